@@ -1,0 +1,89 @@
+import subprocess
+import sys
+
+import pytest
+
+from tls import _binding
+from tls._binding import ffi, lib
+
+
+def test_fingerprint_matches_declarations():
+    from tls import c
+
+    assert ffi.string(lib.tls_binding_fingerprint()).decode() == c.fingerprint()
+
+
+def test_failure_drains_queue_into_exception():
+    md = lib.EVP_MD_fetch(ffi.NULL, b"no-such-digest", ffi.NULL)
+    assert md == ffi.NULL
+    with pytest.raises(_binding.OpenSSLError) as info:
+        _binding.raise_error("fetching no-such-digest")
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.errors and err.library == "digital envelope routines"
+    assert err.reason == "unsupported"
+    assert "no-such-digest" in str(err)
+    assert lib.ERR_peek_error() == 0
+
+
+def test_failure_then_success_sees_no_stale_error():
+    assert lib.EVP_MD_fetch(ffi.NULL, b"no-such-digest", ffi.NULL) == ffi.NULL
+    with pytest.raises(_binding.OpenSSLError):
+        _binding.raise_error("first")
+    md = lib.EVP_MD_fetch(ffi.NULL, b"SHA256", ffi.NULL)
+    assert md != ffi.NULL
+    lib.EVP_MD_free(md)
+    assert _binding.consume_errors() == []
+
+
+def test_openssl_assert_reports_queue():
+    lib.EVP_MD_fetch(ffi.NULL, b"no-such-digest", ffi.NULL)
+    with pytest.raises(_binding.InternalError, match="unsupported"):
+        _binding.openssl_assert(0, "EVP_MD_fetch")
+    assert lib.ERR_peek_error() == 0
+
+
+def test_versions_and_lists():
+    assert _binding.openssl_version_loaded().startswith("OpenSSL 3.")
+    assert _binding.openssl_version_built().startswith("OpenSSL 3.")
+    digests = _binding.list_names(lib.TLS_LIST_DIGESTS)
+    assert "SHA2-256" in digests and "SHA3-256" in digests
+    assert "HMAC" in _binding.list_names(lib.TLS_LIST_MACS)
+    assert {"HKDF", "PBKDF2", "SCRYPT"} <= set(_binding.list_names(lib.TLS_LIST_KDFS))
+    assert "AES-128-GCM" in _binding.list_names(lib.TLS_LIST_CIPHERS)
+
+
+def _run(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
+def test_import_changes_nothing_outside_tls():
+    code = (
+        "import sys, builtins, hashlib, hmac, ssl\n"
+        "before = (dict(vars(builtins)), dict(vars(hashlib)), dict(vars(hmac)), dict(vars(ssl)))\n"
+        "mods = set(sys.modules)\n"
+        "import tls, tls.hashes, tls.hmac, tls.kdf, tls.random\n"
+        "after = (dict(vars(builtins)), dict(vars(hashlib)), dict(vars(hmac)), dict(vars(ssl)))\n"
+        "assert before == after, 'importing tls changed a stdlib module'\n"
+        "new = {m for m in set(sys.modules) - mods if not m.startswith('tls')}\n"
+        "print(sorted(new))\n"
+    )
+    out = _run(code)
+    assert "ssl" not in out
+
+
+def test_import_is_fast():
+    code = (
+        "import time; t = time.perf_counter()\n"
+        "import tls._binding\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    # Not a benchmark: a guard against parsing headers or compiling at import.
+    assert float(_run(code)) < 1.0
+
+
+def test_info_command():
+    out = subprocess.run(
+        [sys.executable, "-m", "tls", "info"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "OpenSSL loaded" in out and "digests (" in out and "KDFs (" in out

@@ -1,0 +1,170 @@
+"""<openssl/evp.h>, digest and MAC half: EVP_MD, EVP_MD_CTX, EVP_MAC, EVP_MAC_CTX.
+
+The ``tls_*`` helpers fold a multi-call operation into one crossing: on
+CPython the number of cffi calls decides small-message speed.
+"""
+
+INCLUDES = """
+#include <openssl/evp.h>
+#include <string.h>
+"""
+
+TYPES = """
+typedef ... EVP_MD;
+typedef ... EVP_MD_CTX;
+typedef ... EVP_MAC;
+typedef ... EVP_MAC_CTX;
+static const unsigned long EVP_MD_FLAG_XOF;
+static const int EVP_MAX_MD_SIZE;
+
+static const int TLS_LIST_DIGESTS;
+static const int TLS_LIST_CIPHERS;
+static const int TLS_LIST_MACS;
+static const int TLS_LIST_KDFS;
+"""
+
+FUNCTIONS = """
+EVP_MD *EVP_MD_fetch(OSSL_LIB_CTX *, const char *, const char *);
+void EVP_MD_free(EVP_MD *);
+const char *EVP_MD_get0_name(const EVP_MD *);
+int EVP_MD_get_size(const EVP_MD *);
+int EVP_MD_get_block_size(const EVP_MD *);
+unsigned long EVP_MD_get_flags(const EVP_MD *);
+const OSSL_PARAM *EVP_MD_settable_ctx_params(const EVP_MD *);
+
+EVP_MD_CTX *EVP_MD_CTX_new(void);
+void EVP_MD_CTX_free(EVP_MD_CTX *);
+int EVP_MD_CTX_copy_ex(EVP_MD_CTX *, const EVP_MD_CTX *);
+int EVP_MD_CTX_set_params(EVP_MD_CTX *, const OSSL_PARAM *);
+int EVP_DigestInit_ex2(EVP_MD_CTX *, const EVP_MD *, const OSSL_PARAM *);
+int EVP_DigestUpdate(EVP_MD_CTX *, const void *, size_t);
+int EVP_DigestFinal_ex(EVP_MD_CTX *, unsigned char *, unsigned int *);
+int EVP_DigestFinalXOF(EVP_MD_CTX *, unsigned char *, size_t);
+
+EVP_MAC *EVP_MAC_fetch(OSSL_LIB_CTX *, const char *, const char *);
+void EVP_MAC_free(EVP_MAC *);
+const OSSL_PARAM *EVP_MAC_settable_ctx_params(const EVP_MAC *);
+EVP_MAC_CTX *EVP_MAC_CTX_new(EVP_MAC *);
+void EVP_MAC_CTX_free(EVP_MAC_CTX *);
+EVP_MAC_CTX *EVP_MAC_CTX_dup(const EVP_MAC_CTX *);
+int EVP_MAC_CTX_set_params(EVP_MAC_CTX *, const OSSL_PARAM *);
+size_t EVP_MAC_CTX_get_mac_size(EVP_MAC_CTX *);
+size_t EVP_MAC_CTX_get_block_size(EVP_MAC_CTX *);
+int EVP_MAC_init(EVP_MAC_CTX *, const unsigned char *, size_t, const OSSL_PARAM *);
+int EVP_MAC_update(EVP_MAC_CTX *, const unsigned char *, size_t);
+int EVP_MAC_final(EVP_MAC_CTX *, unsigned char *, size_t *, size_t);
+
+int tls_digest_oneshot(const EVP_MD *, const void *, size_t, unsigned char *, size_t, int);
+int tls_digest_final_copy(const EVP_MD_CTX *, unsigned char *, size_t, int);
+int tls_mac_oneshot(const EVP_MAC_CTX *, const unsigned char *, size_t,
+                    const void *, size_t, unsigned char *, size_t);
+int tls_mac_final_copy(const EVP_MAC_CTX *, unsigned char *, size_t);
+size_t tls_list_names(int, char *, size_t);
+"""
+
+CUSTOMIZATIONS = """
+#include <openssl/kdf.h>
+
+/* One-shot digest with an already fetched EVP_MD: no implicit fetch, one
+   crossing.  xof != 0 means an extendable-output digest of outlen bytes. */
+static int tls_digest_oneshot(const EVP_MD *md, const void *data, size_t len,
+                              unsigned char *out, size_t outlen, int xof)
+{
+    EVP_MD_CTX *ctx;
+    int ok;
+    if (!xof)
+        return EVP_Digest(data, len, out, NULL, md, NULL);
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return 0;
+    ok = EVP_DigestInit_ex2(ctx, md, NULL)
+         && EVP_DigestUpdate(ctx, data, len)
+         && EVP_DigestFinalXOF(ctx, out, outlen);
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* digest() without ending the running context: finish a copy of it. */
+static int tls_digest_final_copy(const EVP_MD_CTX *ctx, unsigned char *out,
+                                 size_t outlen, int xof)
+{
+    EVP_MD_CTX *tmp = EVP_MD_CTX_new();
+    int ok;
+    if (tmp == NULL)
+        return 0;
+    ok = EVP_MD_CTX_copy_ex(tmp, ctx)
+         && (xof ? EVP_DigestFinalXOF(tmp, out, outlen)
+                 : EVP_DigestFinal_ex(tmp, out, NULL));
+    EVP_MD_CTX_free(tmp);
+    return ok;
+}
+
+/* MAC of one message from an unkeyed template context (algorithm and digest
+   already set): duplicate, key, update, finish, free. */
+static int tls_mac_oneshot(const EVP_MAC_CTX *template,
+                           const unsigned char *key, size_t keylen,
+                           const void *data, size_t len,
+                           unsigned char *out, size_t outlen)
+{
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(template);
+    size_t written = 0;
+    int ok;
+    if (ctx == NULL)
+        return 0;
+    ok = EVP_MAC_init(ctx, key, keylen, NULL)
+         && EVP_MAC_update(ctx, data, len)
+         && EVP_MAC_final(ctx, out, &written, outlen)
+         && written == outlen;
+    EVP_MAC_CTX_free(ctx);
+    return ok;
+}
+
+static int tls_mac_final_copy(const EVP_MAC_CTX *ctx, unsigned char *out,
+                              size_t outlen)
+{
+    EVP_MAC_CTX *tmp = EVP_MAC_CTX_dup(ctx);
+    size_t written = 0;
+    int ok;
+    if (tmp == NULL)
+        return 0;
+    ok = EVP_MAC_final(tmp, out, &written, outlen) && written == outlen;
+    EVP_MAC_CTX_free(tmp);
+    return ok;
+}
+
+/* Names of every algorithm the loaded providers offer, '\\n'-separated,
+   aliases included.  Returns the length needed; writes at most buflen. */
+#define TLS_LIST_DIGESTS 0
+#define TLS_LIST_CIPHERS 1
+#define TLS_LIST_MACS 2
+#define TLS_LIST_KDFS 3
+
+struct tls_name_sink { char *buf; size_t len; size_t used; };
+
+static void tls_sink_name(const char *name, void *arg)
+{
+    struct tls_name_sink *sink = arg;
+    size_t n = strlen(name);
+    if (sink->used + n + 1 <= sink->len) {
+        memcpy(sink->buf + sink->used, name, n);
+        sink->buf[sink->used + n] = '\\n';
+    }
+    sink->used += n + 1;
+}
+static void tls_sink_md(EVP_MD *x, void *arg) { EVP_MD_names_do_all(x, tls_sink_name, arg); }
+static void tls_sink_cipher(EVP_CIPHER *x, void *arg) { EVP_CIPHER_names_do_all(x, tls_sink_name, arg); }
+static void tls_sink_mac(EVP_MAC *x, void *arg) { EVP_MAC_names_do_all(x, tls_sink_name, arg); }
+static void tls_sink_kdf(EVP_KDF *x, void *arg) { EVP_KDF_names_do_all(x, tls_sink_name, arg); }
+
+static size_t tls_list_names(int kind, char *buf, size_t buflen)
+{
+    struct tls_name_sink sink = { buf, buflen, 0 };
+    switch (kind) {
+    case TLS_LIST_DIGESTS: EVP_MD_do_all_provided(NULL, tls_sink_md, &sink); break;
+    case TLS_LIST_CIPHERS: EVP_CIPHER_do_all_provided(NULL, tls_sink_cipher, &sink); break;
+    case TLS_LIST_MACS: EVP_MAC_do_all_provided(NULL, tls_sink_mac, &sink); break;
+    case TLS_LIST_KDFS: EVP_KDF_do_all_provided(NULL, tls_sink_kdf, &sink); break;
+    }
+    return sink.used;
+}
+"""

@@ -1,0 +1,15 @@
+"""<openssl/rand.h>: the CSPRNG."""
+
+INCLUDES = """
+#include <openssl/rand.h>
+"""
+
+TYPES = ""
+
+FUNCTIONS = """
+int RAND_bytes(unsigned char *, int);
+int RAND_priv_bytes(unsigned char *, int);
+int RAND_status(void);
+"""
+
+CUSTOMIZATIONS = ""
