@@ -1,0 +1,1 @@
+"""Symmetric ciphers shaped like ``cryptography.hazmat.primitives.ciphers``."""
