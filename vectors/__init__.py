@@ -7,20 +7,22 @@ RFC ``.txt`` files); the project's own fixtures sit beside this module.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 
 
 class VectorsUnavailable(RuntimeError):
     pass
 
 
-@lru_cache(maxsize=None)
+@cache
 def root():
     """The directory of the installed ``cryptography_vectors`` package."""
     try:
         import cryptography_vectors
     except ImportError as exc:  # a test dependency: fail loudly, never skip silently
-        raise VectorsUnavailable("install the test extra: pip install '.[test]' (cryptography_vectors)") from exc
+        raise VectorsUnavailable(
+            "known-answer tests need the test extra: pip install '.[test]' (cryptography_vectors)"
+        ) from exc
     return os.path.dirname(os.path.abspath(cryptography_vectors.__file__))
 
 
