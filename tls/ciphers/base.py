@@ -81,11 +81,11 @@ def _openssl_name(algorithm, mode):
     suffix = next((s for cls, s in _MODE_SUFFIX if isinstance(mode, cls)), None)
     if suffix is None:
         return None
+    bits = algorithm.key_size // 2 if suffix == "XTS" else algorithm.key_size
     if isinstance(algorithm, (AES, AES128, AES256)):
-        bits = algorithm.key_size // 2 if suffix == "XTS" else algorithm.key_size
         return f"AES-{bits}-{suffix}"
     if isinstance(algorithm, Camellia):
-        return f"CAMELLIA-{algorithm.key_size}-{suffix}"
+        return f"CAMELLIA-{bits}-{suffix}"
     if isinstance(algorithm, SM4):
         return f"SM4-{suffix}"
     return None
@@ -158,7 +158,7 @@ def _mode_name(mode):
 class CipherContext:
     """One encryption or decryption: ``update``/``update_into`` any number of times, then ``finalize``."""
 
-    __slots__ = ("_ctx", "_scratch", "_scratch_size", "_outlen", "_slack", "_kind", "_updated", "_count")
+    __slots__ = ("_ctx", "_scratch", "_chars", "_scratch_size", "_outlen", "_slack", "_kind", "_limit")
 
     def __init__(self, algorithm, mode, encrypt):
         name = _openssl_name(algorithm, mode)
@@ -219,8 +219,7 @@ class CipherContext:
         self._outlen = ffi.new("int *")
         self._scratch = ffi.NULL
         self._scratch_size = 0
-        self._updated = False
-        self._count = 0
+        self._limit = -1  # longest input update() handles with the scratch buffer as it is
 
     # -- internals -------------------------------------------------------------------------------------
 
@@ -232,13 +231,18 @@ class CipherContext:
             lib.EVP_CIPHER_CTX_free(ctx)
 
     def _buffer(self, size):
+        """An output buffer of at least ``size`` bytes: the context's own when small enough."""
         if size <= self._scratch_size:
             return self._scratch
         if size > _KEEP_SCRATCH:
             return _alloc("unsigned char[]", size)
         size = max(size, 256, min(2 * self._scratch_size, _KEEP_SCRATCH))
         self._scratch = _alloc("unsigned char[]", size)
+        self._chars = ffi.cast("char *", self._scratch)  # ffi.unpack of char* is the fastest copy out
         self._scratch_size = size
+        if self._kind != "XTS":
+            # update() may now take its fast path for inputs up to this length.
+            self._limit = size - self._slack
         return self._scratch
 
     def _check_xts(self, n):
@@ -266,35 +270,48 @@ class CipherContext:
             written += outlen[0]
         return written
 
+    def _update_slow(self, ctx, src, n):
+        if self._kind == "XTS":
+            if n == 0:
+                return b""
+            self._check_xts(n)
+        out = self._buffer(n + self._slack)
+        written = self._process(ctx, out, src, n)
+        return ffi.buffer(out, written)[:]
+
     # -- public API ------------------------------------------------------------------------------------
 
     def update(self, data):
         ctx = self._ctx
         if ctx is None:
             raise AlreadyFinalized("Context was already finalized.")
-        src, n = _input(data)
-        if n == 0:
-            return b""
-        if self._kind == "XTS":
-            self._check_xts(n)
-        self._updated = True
-        out = self._buffer(n + self._slack)
-        written = self._process(ctx, out, src, n)
-        return ffi.buffer(out, written)[:]
+        if type(data) is bytes:
+            src, n = data, len(data)
+        else:
+            src, n = _input(data)
+        if n <= self._limit:
+            # Fast path: the context's scratch buffer is large enough (never taken in XTS mode).
+            outlen = self._outlen
+            if not lib.EVP_CipherUpdate(ctx, self._scratch, outlen, src, n):
+                raise_error(f"{self._kind} update failed")
+            return ffi.unpack(self._chars, outlen[0])
+        return self._update_slow(ctx, src, n)
 
     def update_into(self, data, buf):
         ctx = self._ctx
         if ctx is None:
             raise AlreadyFinalized("Context was already finalized.")
-        src, n = _input(data)
+        if type(data) is bytes:
+            src, n = data, len(data)
+        else:
+            src, n = _input(data)
         out, size = _output(buf)
         if size < n + self._slack:
             raise ValueError(f"buffer must be at least {n + self._slack} bytes for this payload")
-        if n == 0:
-            return 0
         if self._kind == "XTS":
+            if n == 0:
+                return 0
             self._check_xts(n)
-        self._updated = True
         return self._process(ctx, out, src, n)
 
     def finalize(self):
@@ -329,15 +346,18 @@ class CipherContext:
 class AEADCipherContext(CipherContext):
     """A GCM context: also ``authenticate_additional_data`` before the first ``update``."""
 
-    __slots__ = ("_min_tag_length", "_tag", "_aad_count")
+    __slots__ = ("_min_tag_length", "_tag", "_aad_count", "_count", "_updated")
 
     def __init__(self, algorithm, mode, encrypt):
         super().__init__(algorithm, mode, encrypt)
         self._min_tag_length = mode._min_tag_length
         self._tag = None
         self._aad_count = 0
+        self._count = 0
+        self._updated = False
 
     def _count_bytes(self, n):
+        self._updated = True
         self._count += n
         if self._count > modes.GCM._MAX_ENCRYPTED_BYTES:
             raise ValueError(f"GCM has a maximum encrypted byte limit of {modes.GCM._MAX_ENCRYPTED_BYTES}")
