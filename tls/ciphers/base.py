@@ -263,9 +263,10 @@ class CipherContext:
             return outlen[0]
         written = 0
         src = ffi.cast("unsigned char *", ffi.from_buffer(src) if type(src) is bytes else src)
+        aad = out == ffi.NULL  # GCM associated data: nothing is written
         for start in range(0, n, _CHUNK):
             step = min(_CHUNK, n - start)
-            if not lib.EVP_CipherUpdate(ctx, out + written, outlen, src + start, step):
+            if not lib.EVP_CipherUpdate(ctx, out if aad else out + written, outlen, src + start, step):
                 raise_error(f"{self._kind} update failed")
             written += outlen[0]
         return written
