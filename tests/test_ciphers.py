@@ -659,6 +659,30 @@ def test_gcm_aad_after_update_is_already_updated():
     dec.update_into(b"data", bytearray(4))
     with pytest.raises(AlreadyUpdated):
         dec.authenticate_additional_data(b"c")
+    # A refused update does not count; an empty one does (as in cryptography).
+    enc = Cipher(algorithms.AES(KEY), modes.GCM(IV12)).encryptor()
+    with pytest.raises(TypeError):
+        enc.update("text")
+    enc.authenticate_additional_data(b"a")
+    enc.update(b"")
+    with pytest.raises(AlreadyUpdated):
+        enc.authenticate_additional_data(b"b")
+
+
+def test_gcm_byte_limits(monkeypatch):
+    monkeypatch.setattr(modes.GCM, "_MAX_ENCRYPTED_BYTES", 100)
+    monkeypatch.setattr(modes.GCM, "_MAX_AAD_BYTES", 50)
+    enc = Cipher(algorithms.AES(KEY), modes.GCM(IV12)).encryptor()
+    enc.authenticate_additional_data(b"a" * 50)
+    with pytest.raises(ValueError, match="maximum AAD byte limit"):
+        enc.authenticate_additional_data(b"a")
+    enc.update(b"x" * 60)
+    enc.update_into(b"x" * 40, bytearray(40))
+    with pytest.raises(ValueError, match="maximum encrypted byte limit"):
+        enc.update(b"x")
+    with pytest.raises(ValueError, match="maximum encrypted byte limit"):
+        enc.update_into(b"x", bytearray(16))
+    enc.finalize()
 
 
 @pytest.mark.parametrize("iv_len", [8, 12, 16, 60, 128])

@@ -357,21 +357,27 @@ class AEADCipherContext(CipherContext):
         self._count = 0
         self._updated = False
 
-    def _count_bytes(self, n):
-        self._updated = True
-        self._count += n
-        if self._count > modes.GCM._MAX_ENCRYPTED_BYTES:
+    def _count_bytes(self, data):
+        """Bytes this update would bring the total to; refuses past GCM's limit (before any work)."""
+        n = len(data) if type(data) is bytes else _byte_length("data", data)
+        total = self._count + n
+        if total > modes.GCM._MAX_ENCRYPTED_BYTES:
             raise ValueError(f"GCM has a maximum encrypted byte limit of {modes.GCM._MAX_ENCRYPTED_BYTES}")
+        return total
 
     def update(self, data):
-        if self._ctx is not None:
-            self._count_bytes(len(data) if type(data) is bytes else _byte_length("data", data))
-        return CipherContext.update(self, data)
+        total = self._count_bytes(data) if self._ctx is not None else 0
+        result = CipherContext.update(self, data)
+        self._count = total
+        self._updated = True
+        return result
 
     def update_into(self, data, buf):
-        if self._ctx is not None:
-            self._count_bytes(len(data) if type(data) is bytes else _byte_length("data", data))
-        return CipherContext.update_into(self, data, buf)
+        total = self._count_bytes(data) if self._ctx is not None else 0
+        result = CipherContext.update_into(self, data, buf)
+        self._count = total
+        self._updated = True
+        return result
 
     def authenticate_additional_data(self, data):
         ctx = self._ctx
@@ -380,11 +386,11 @@ class AEADCipherContext(CipherContext):
         if self._updated:
             raise AlreadyUpdated("Update has been called on this context.")
         src, n = _input(data)
-        self._aad_count += n
-        if self._aad_count > modes.GCM._MAX_AAD_BYTES:
+        if self._aad_count + n > modes.GCM._MAX_AAD_BYTES:
             raise ValueError(f"GCM has a maximum AAD byte limit of {modes.GCM._MAX_AAD_BYTES}")
         if n:
             self._process(ctx, ffi.NULL, src, n)
+        self._aad_count += n
 
     def reset_nonce(self, nonce):
         if self._ctx is None:
