@@ -41,6 +41,7 @@ _KEEP_SCRATCH = (1 << 20) + 64
 # Scratch buffers need not be zeroed: OpenSSL writes before Python reads.
 _alloc = ffi.new_allocator(should_clear_after_alloc=False)
 _XTS_MAX = 16 << 20  # OpenSSL refuses XTS data units over 2**20 blocks
+_CTX_SIZE = 1024  # rough bytes OpenSSL allocates per EVP_CIPHER_CTX (provider context, key schedule)
 
 _fetched = {}
 _fetch_lock = threading.Lock()
@@ -197,7 +198,8 @@ class CipherContext:
         evp = cipher
         ctx = lib.EVP_CIPHER_CTX_new()
         openssl_assert(ctx != ffi.NULL, "EVP_CIPHER_CTX_new")
-        self._ctx = ctx = ffi.gc(ctx, lib.EVP_CIPHER_CTX_free)
+        # size: what OpenSSL holds for it (context + key schedule), so PyPy's GC feels it.
+        self._ctx = ctx = ffi.gc(ctx, lib.EVP_CIPHER_CTX_free, size=_CTX_SIZE)
         if kind == "GCM" and iv_len != 12:
             # The IV length must be set between choosing the cipher and giving the IV.
             if not lib.EVP_CipherInit_ex2(ctx, cipher, ffi.NULL, ffi.NULL, encrypt, ffi.NULL):
