@@ -195,6 +195,14 @@ class CipherContext:
         key_ptr, key_len = _input(key, "key")
         iv_ptr, iv_len = _input(iv, "initialization_vector") if iv is not None else (ffi.NULL, 0)
 
+        # OpenSSL reads exactly the cipher's key and IV length from these pointers: a buffer that
+        # shrank after validation (a bytearray resized in place) must not become an over-read.
+        wanted = lib.EVP_CIPHER_get_key_length(cipher)
+        if key_len != wanted:
+            raise ValueError(f"key is {key_len} bytes; {name} takes {wanted}")
+        wanted = lib.EVP_CIPHER_get_iv_length(cipher)
+        if kind != "GCM" and iv_len != wanted:
+            raise ValueError(f"initialization vector is {iv_len} bytes; {name} takes {wanted}")
         evp = cipher
         ctx = lib.EVP_CIPHER_CTX_new()
         openssl_assert(ctx != ffi.NULL, "EVP_CIPHER_CTX_new")
