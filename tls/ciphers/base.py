@@ -316,13 +316,21 @@ class CipherContext:
             src, n = data, len(data)
         else:
             src, n = _input(data)
-        out, size = _output(buf)
+        if type(buf) is bytearray:  # always writable and contiguous
+            out, size = ffi.from_buffer(buf), len(buf)
+        else:
+            out, size = _output(buf)
         if size < n + self._slack:
             raise ValueError(f"buffer must be at least {n + self._slack} bytes for this payload")
         if self._kind == "XTS":
             if n == 0:
                 return 0
             self._check_xts(n)
+        if n <= _CHUNK:
+            outlen = self._outlen
+            if not lib.EVP_CipherUpdate(ctx, out, outlen, src, n):
+                raise_error(f"{self._kind} update failed")
+            return outlen[0]
         return self._process(ctx, out, src, n)
 
     def finalize(self):
