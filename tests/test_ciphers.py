@@ -1028,3 +1028,9 @@ def test_algorithms_are_fetched_once():
     cached = tls.ciphers.base._fetched["AES-128-OFB"]
     Cipher(algorithms.AES(KEY), modes.OFB(bytes(16))).decryptor()
     assert tls.ciphers.base._fetched["AES-128-OFB"] == cached
+
+
+def test_cipher_is_subscriptable_like_cryptography():
+    assert Cipher[modes.GCM] is Cipher
+    cipher = Cipher(algorithms.AES(KEY), modes.ECB(), backend=None)
+    assert cipher.mode.name == "ECB" and cipher.algorithm.key == KEY

@@ -129,6 +129,9 @@ def _output(buf):
 class Cipher:
     """``Cipher(algorithm, mode)``: ``encryptor()`` / ``decryptor()`` make one-message contexts."""
 
+    # ``Cipher[modes.GCM]`` works in annotations, as with cryptography's generic Cipher.
+    __class_getitem__ = classmethod(lambda cls, item: cls)
+
     def __init__(self, algorithm, mode, backend=None):
         if not isinstance(algorithm, CipherAlgorithm):
             raise TypeError("Expected interface of CipherAlgorithm.")
