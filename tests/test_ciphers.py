@@ -1034,3 +1034,23 @@ def test_cipher_is_subscriptable_like_cryptography():
     assert Cipher[modes.GCM] is Cipher
     cipher = Cipher(algorithms.AES(KEY), modes.ECB(), backend=None)
     assert cipher.mode.name == "ECB" and cipher.algorithm.key == KEY
+
+
+def test_foreign_algorithm_and_mode_subclasses_are_unsupported():
+    class Rot13(algorithms.CipherAlgorithm):
+        name = "rot13"
+        key_sizes = frozenset([128])
+        key_size = 128
+        key = bytes(16)
+
+    class Backwards(modes.Mode):
+        name = "backwards"
+
+        def validate_for_algorithm(self, algorithm):
+            pass
+
+    with pytest.raises(UnsupportedAlgorithm, match="rot13"):
+        Cipher(Rot13(), None).encryptor()
+    with pytest.raises(UnsupportedAlgorithm, match="AES in backwards mode"):
+        Cipher(algorithms.AES(KEY), Backwards()).decryptor()
+    assert_queue_clean()
