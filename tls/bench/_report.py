@@ -231,7 +231,7 @@ def text_table(record):
     s = record["settings"]
     lines = [
         f"tls bench on {record['label']}, {record['date']}, {record['machine']['cpu_model']} "
-        f"({record["machine"]["cpu_count"]} CPUs), {record['versions'].get('openssl_loaded')}",
+        f"({record['machine']['cpu_count']} CPUs), {record['versions'].get('openssl_loaded')}",
         f"median of {s['repetitions']} interleaved repetitions after {s['warmup_s']:g} s warm-up "
         f"per implementation; ±: half the min-max spread; ratios: median of per-repetition ratios "
         f"(tls/C: of medians); MB = 10^6 bytes",
