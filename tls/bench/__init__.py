@@ -132,7 +132,7 @@ def run(groups, patterns=(), warmup=0.5, seconds=0.3, repetitions=5, openssl=Non
             progress(f"[{interp['label']}] {group} {index}/{len(selected)} {case.name} ... ", end="")
             results = _core.measure(case, warmup, seconds, repetitions)
             selection = case.openssl
-            if quick and case.size < 1024 * 1024:
+            if quick and case.size < 1024 * 1024 and selection is not None and openssl.enabled:
                 c_figure = {"status": "skipped", "reason": "--quick: C figures for 1 MiB cases only"}
             else:
                 c_figure = openssl.figure(selection, case.size)

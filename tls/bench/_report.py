@@ -304,7 +304,8 @@ def _figure(case, impl):
 def cross_ratios(runs, order, lookup):
     """Columns "tls on A / X on B" for every pair of runs of different interpreters with data."""
     columns = []
-    for a in runs:
+    numerators = sorted(runs, key=lambda run: run["interpreter"]["implementation"] != "PyPy")  # PyPy first
+    for a in numerators:
         for b in runs:
             if a is b or a["interpreter"]["implementation"] == b["interpreter"]["implementation"]:
                 continue
@@ -370,19 +371,31 @@ def markdown(runs):
         rows = [("status", "measured", "target", "case", "run", "why no data")]
         for v in verdicts:
             status = "met" if v["met"] else ("**NOT met**" if v["met"] is False else "no data")
-            rows.append((status, _ratio(v["ratio"]), v["target"], v["case"], v["run"], v.get("why", "")))
+            measured = "-" if v["ratio"] is None else f"{v['ratio']:.3f}x"
+            rows.append((status, measured, v["target"], v["case"], v["run"], v.get("why", "")))
         lines += _md_table(rows)
     if notes.numbers:
         lines += ["", "## Notes", ""] + [f"- {line}" for line in notes.lines()]
     return "\n".join(lines) + "\n"
 
 
+def _chart_base(runs, lookup, key):
+    """A case's yardstick: the OpenSSL C figure (from any run), else the fastest figure of all runs."""
+    for run in runs:
+        c_figure = _figure(lookup.get((run["label"],) + key), "openssl")
+        if c_figure:
+            return c_figure, True
+    fastest = max((_figure(lookup.get((run["label"],) + key), impl) or 0) for run in runs for impl in COLUMNS)
+    return fastest or None, False
+
+
 def chart(runs, path):
-    """Draw OUT.png: per case, every (interpreter, implementation) figure relative to OpenSSL's C figure."""
+    """Draw a chart: per case, every (interpreter, implementation) figure divided by OpenSSL's C figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     order, lookup = _case_index(runs)
     groups = []
@@ -391,36 +404,36 @@ def chart(runs, path):
             groups.append(group)
     series = [(run, impl) for run in runs for impl in COLUMNS
               if any(_figure(c, impl) for c in run["cases"])]
-    fig, axes = plt.subplots(len(groups), 1, figsize=(max(8, 0.9 * len(order) / max(1, len(groups)) + 4),
-                                                     4.5 * len(groups)), squeeze=False)
+    most = max(sum(1 for k in order if k[0] == g) for g in groups)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(max(8.0, 0.75 * most + 3), 4.8 * len(groups)),
+                             squeeze=False)
+    width = 0.8 / max(1, len(series))
     for ax, group in zip(axes[:, 0], groups):
         keys = [k for k in order if k[0] == group]
-        width = 0.8 / max(1, len(series))
-        relative_to_c = True
+        bases = [_chart_base(runs, lookup, key) for key in keys]
         for i, (run, impl) in enumerate(series):
             xs, ys = [], []
-            for x, key in enumerate(keys):
-                case = lookup.get((run["label"],) + key)
-                value = _figure(case, impl)
-                base = next((_figure(lookup.get((r["label"],) + key), "openssl") for r in runs
-                             if _figure(lookup.get((r["label"],) + key), "openssl")), None)
-                if base is None:
-                    relative_to_c = False
-                    base = max((_figure(lookup.get((r["label"],) + key), m) or 0)
-                               for r in runs for m in COLUMNS) or None
+            for x, (key, (base, _)) in enumerate(zip(keys, bases)):
+                value = _figure(lookup.get((run["label"],) + key), impl)
                 if value is not None and base:
                     xs.append(x - 0.4 + width * (i + 0.5))
                     ys.append(value / base)
             if xs:
                 ax.bar(xs, ys, width, label=f"{impl} on {run['label']}")
         ax.set_xticks(range(len(keys)))
-        ax.set_xticklabels([k[1] for k in keys], rotation=35, ha="right", fontsize=8)
+        ax.set_xticklabels([k[1] + ("" if has_c else " *") for k, (_, has_c) in zip(keys, bases)],
+                           rotation=35, ha="right", fontsize=8)
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.axhline(1.0, color="black", linewidth=0.8)
-        ax.set_ylabel("÷ OpenSSL C figure" if relative_to_c else "÷ fastest (no C figure for some cases)")
-        ax.set_title(f"{group}")
+        ax.set_ylabel("÷ OpenSSL C figure" + ("" if all(has_c for _, has_c in bases) else
+                                             "\n(* no C figure: ÷ fastest)"))
+        ax.set_title(f"{group}: median rate relative to OpenSSL's own C figure (log scale)")
         ax.legend(fontsize=7)
-        ax.grid(axis="y", alpha=0.3)
+        ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
