@@ -232,9 +232,11 @@ def test_case_rejects_unknown_implementation_names():
         _core.Case("g", "n", 1, {"openssl": lambda: None})
 
 
-def test_loop_keeps_results_alive():
+def test_each_loop_is_its_own_code_and_keeps_results_alive():
+    assert _core._make_loop().__code__ is not _core._make_loop().__code__
     keep = [None] * 8
-    _core._loop(iter(range(10)).__next__, 10, keep)
+    loop = _core._make_loop()
+    loop(iter(range(10)).__next__, 10, keep)
     assert sorted(keep) == [2, 3, 4, 5, 6, 7, 8, 9]
 
 

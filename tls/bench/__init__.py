@@ -28,7 +28,7 @@ GROUPS = {
 }
 
 DEFAULTS = {  # (warm-up per implementation, timed seconds per implementation, repetitions)
-    "full": (0.5, 0.3, 5),
+    "full": (0.5, 0.3, 9),
     "quick": (0.06, 0.06, 3),
 }
 
@@ -77,7 +77,7 @@ def _run_parser():
     p.add_argument("--warmup", type=_positive_float, metavar="W",
                    help="warm-up seconds per implementation per case (default 0.5; --quick 0.06)")
     p.add_argument("--repetitions", type=_positive_int, metavar="N",
-                   help="timed repetitions, interleaving the implementations (default 5; --quick 3)")
+                   help="timed repetitions, interleaving the implementations (default 9; --quick 3)")
     p.add_argument("--json", metavar="FILE", help="write the run (settings, versions, samples) as JSON")
     p.add_argument("--no-openssl", action="store_true", help="skip the openssl speed C figures")
     return p

@@ -73,20 +73,33 @@ class Case:
         return f"<Case {self.id}>"
 
 
-def _loop(fn, n, keep):
-    # Each result is stored into ``keep`` (a list the caller holds), so PyPy's JIT
-    # cannot prove the result unused and drop the work that produced it.
+_LOOP_SOURCE = """
+def loop(fn, n, keep):
     for i in range(n):
         keep[i & 7] = fn()
+"""
 
 
-def _warm_up(fn, seconds, keep):
+def _make_loop():
+    """A new timing loop with its own code object.
+
+    PyPy's JIT compiles a loop per code object: sharing one loop between
+    implementations would make the first one measured the main trace and the
+    others bridges off it.  Each result is stored into ``keep`` (a list the
+    caller holds), so the JIT cannot prove the result unused and drop the work.
+    """
+    namespace = {}
+    exec(compile(_LOOP_SOURCE, "<tls.bench loop>", "exec"), namespace)
+    return namespace["loop"]
+
+
+def _warm_up(loop, fn, seconds, keep):
     """Run ``fn`` for at least ``seconds``; return its rate (ops/s) over the last batch."""
     n = 1
     deadline = _now() + seconds
     while True:
         t0 = _now()
-        _loop(fn, n, keep)
+        loop(fn, n, keep)
         dt = _now() - t0
         if t0 + dt >= deadline and dt > 0.002:
             return n / dt
@@ -103,7 +116,7 @@ def loop_overhead_ns(seconds=0.05):
     def fn():
         return None
 
-    rate = _warm_up(fn, seconds, keep)
+    rate = _warm_up(_make_loop(), fn, seconds, keep)
     return 1e9 / rate
 
 
@@ -151,9 +164,10 @@ def measure(case, warmup, seconds, repetitions):
             active[impl] = fn
     keep = [None] * 8
     counts = {}
+    loops = {impl: _make_loop() for impl in active}
     for impl, fn in list(active.items()):
         try:
-            rate = _warm_up(fn, warmup, keep)
+            rate = _warm_up(loops[impl], fn, warmup, keep)
         except Exception as exc:
             results[impl] = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
             del active[impl]
@@ -164,7 +178,7 @@ def measure(case, warmup, seconds, repetitions):
         for impl, fn in active.items():  # interleaved: tls, stdlib, cryptography, tls, ...
             n = counts[impl]
             t0 = _now()
-            _loop(fn, n, keep)
+            loops[impl](fn, n, keep)
             dt = _now() - t0
             samples[impl].append(n / dt if dt > 0 else float("inf"))
     for impl, rates in samples.items():
