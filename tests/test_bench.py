@@ -58,6 +58,7 @@ def test_quick_run_covers_every_group_and_writes_the_promised_json(quick_run):
     assert record["machine"]["cpu_model"]
     assert record["date"].endswith("+00:00")
     assert record["settings"]["quick"] is True and record["settings"]["openssl"] is False
+    assert record["command"].startswith("python -m tls bench --quick ")
     assert {case["group"] for case in record["cases"]} == set(bench.GROUPS)
     assert set(record["legends"]) == set(bench.GROUPS)
     for case in record["cases"]:
@@ -328,6 +329,7 @@ def test_compare_merges_runs_into_a_report(quick_run, tmp_path):
     for case in record["cases"]:
         assert f"| {case['name']} | {record['label']} |" in text
     assert "## Targets" in text
+    assert f"`{record['command']}`" in text
     stdlib_rows = [c for c in record["cases"] if c["results"]["stdlib"]["status"] == "ok"
                    and c["results"]["tls"]["status"] == "ok"]
     if stdlib_rows:

@@ -159,6 +159,7 @@ def _bench(argv):
     openssl = OpenSSLSpeed(enabled=not args.no_openssl)
     record = run(groups, args.case, warmup, seconds, repetitions, openssl, args.quick,
                  progress=lambda text, end="\n": print(text, end=end, file=sys.stderr, flush=True))
+    record["command"] = " ".join(["python -m tls bench"] + argv)
     if not record["cases"]:
         raise UsageError(f"no case matches {' '.join(args.case)!r} in group(s) {', '.join(groups)}")
     print(_report.text_table(record))

@@ -336,6 +336,9 @@ def markdown(runs):
                      f"{s['warmup_s']:g} s / {s['seconds']:g} s / {s['repetitions']}"
                      + (" (quick)" if s.get("quick") else "")))
     lines += _md_table(rows)
+    commands = [f"- {run['label']}: `{run['command']}`" for run in runs if run.get("command")]
+    if commands:
+        lines += ["", "Made with:", ""] + commands
     notes = _Notes()
     groups = []
     for group, _ in order:
