@@ -228,6 +228,24 @@ def test_measure_reports_broken_and_wrong_implementations_without_timing_them():
     assert results["stdlib"]["status"] == "ok"
 
 
+def test_an_implementation_failing_while_timed_is_reported_and_the_others_still_measured():
+    armed = []
+
+    def flaky():  # fine while warming up; fails once the stdlib (warmed up after it) has run
+        if armed:
+            raise OSError("went away")
+        return b"."
+
+    def stdlib():
+        armed.append(1)
+        return b"."
+
+    case = _core.Case("test", "x", 1, {"tls": flaky, "stdlib": stdlib})
+    results = _core.measure(case, warmup=0.005, seconds=0.01, repetitions=2)
+    assert results["tls"] == {"status": "error", "reason": "OSError: went away"}
+    assert results["stdlib"]["status"] == "ok" and len(results["stdlib"]["samples"]) == 2
+
+
 def test_case_rejects_unknown_implementation_names():
     with pytest.raises(ValueError):
         _core.Case("g", "n", 1, {"openssl": lambda: None})

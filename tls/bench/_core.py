@@ -175,11 +175,16 @@ def measure(case, warmup, seconds, repetitions):
         counts[impl] = max(1, int(rate * seconds / repetitions))
     samples = {impl: [] for impl in active}
     for _ in range(repetitions):
-        for impl, fn in active.items():  # interleaved: tls, stdlib, cryptography, tls, ...
+        for impl, fn in list(active.items()):  # interleaved: tls, stdlib, cryptography, tls, ...
             n = counts[impl]
-            t0 = _now()
-            loops[impl](fn, n, keep)
-            dt = _now() - t0
+            try:
+                t0 = _now()
+                loops[impl](fn, n, keep)
+                dt = _now() - t0
+            except Exception as exc:  # failed after warming up: report it, keep measuring the others
+                results[impl] = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+                del active[impl], samples[impl]
+                continue
             samples[impl].append(n / dt if dt > 0 else float("inf"))
     for impl, rates in samples.items():
         results[impl] = {
