@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import platform
 import sys
@@ -392,6 +393,14 @@ def _chart_base(runs, lookup, key):
     return fastest or None, False
 
 
+def _minor_label(value, _pos):
+    """Label the 2x and 5x minor ticks of a log axis, leave the others blank."""
+    if value <= 0:
+        return ""
+    mantissa = round(value / 10 ** math.floor(math.log10(value)))
+    return f"{value:g}" if mantissa in (2, 5) else ""
+
+
 def chart(runs, path):
     """Draw a chart: per case, every (interpreter, implementation) figure divided by OpenSSL's C figure."""
     import matplotlib
@@ -427,15 +436,14 @@ def chart(runs, path):
         ax.set_xticklabels([k[1] + ("" if has_c else " *") for k, (_, has_c) in zip(keys, bases)],
                            rotation=35, ha="right", fontsize=8)
         ax.set_yscale("log")
-        plain = FuncFormatter(lambda v, _: f"{v:g}")
-        ax.yaxis.set_major_formatter(plain)
-        ax.yaxis.set_minor_formatter(plain)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(_minor_label))
         ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_ylabel("÷ OpenSSL C figure" + ("" if all(has_c for _, has_c in bases) else
                                              "\n(* no C figure: ÷ fastest)"))
         ax.set_title(f"{group}: median rate relative to OpenSSL's own C figure (log scale)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0))
         ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
