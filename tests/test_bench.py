@@ -266,6 +266,20 @@ def test_load_reports_why_a_module_is_missing():
     assert module is json and missing is None
 
 
+def test_a_tls_module_missing_part_of_the_api_is_unavailable_not_a_crash(monkeypatch):
+    import types
+
+    from tls.bench import hashes
+
+    monkeypatch.setitem(sys.modules, "tls.hmac", types.ModuleType("tls.hmac"))
+    hmac_cases = [case for case in hashes.cases() if case.name.startswith("hmac-")]
+    assert hmac_cases
+    for case in hmac_cases:
+        assert isinstance(case.impls["tls"], _core.Unavailable)
+        assert "has no attribute" in case.impls["tls"].reason
+        assert callable(case.impls["stdlib"])
+
+
 # ---------------------------------------------------------------------------- targets
 
 def _record(implementation, tls_rate, stdlib_rate, c_rate=None, name="sha256-oneshot-64B", group="hashes"):
