@@ -1,0 +1,424 @@
+"""``python -m tls bench``: the tool runs, writes the JSON it promises, merges runs, rejects bad arguments.
+
+Nothing here is timed: the runs use tiny warm-up/timing settings and the
+assertions are about structure, statuses and consistency, never about speed.
+"""
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import tls
+from tls import bench
+from tls.bench import _core, _openssl_speed, _report, _targets
+
+IS_PYPY = sys.implementation.name == "pypy"
+TINY = ["--seconds", "0.005", "--warmup", "0.005", "--repetitions", "2"]
+STATUSES = {"ok", "unavailable", "error", "n/a"}
+
+
+def _env():
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tls.__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _bench(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "tls", "bench", *args], capture_output=True, text=True,
+                          env=_env(), timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "run.json"
+    proc = _bench("--quick", *TINY, "--no-openssl", "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    with open(path) as f:
+        return proc, json.load(f), str(path)
+
+
+# ---------------------------------------------------------------------------- the run and its JSON
+
+def test_quick_run_covers_every_group_and_writes_the_promised_json(quick_run):
+    proc, record, _ = quick_run
+    assert record["format"] == _report.FORMAT
+    assert record["interpreter"]["implementation"] == ("PyPy" if IS_PYPY else "CPython")
+    assert record["interpreter"]["label"] == record["label"]
+    versions = record["versions"]
+    assert versions["tls"] == tls.__version__
+    assert versions["openssl_loaded"].startswith("OpenSSL 3.")
+    assert versions["openssl_built"].startswith("OpenSSL 3.")
+    assert "cryptography" in versions
+    assert record["machine"]["cpu_model"]
+    assert record["date"].endswith("+00:00")
+    assert record["settings"]["quick"] is True and record["settings"]["openssl"] is False
+    assert record["command"].startswith("python -m tls bench --quick ")
+    assert {case["group"] for case in record["cases"]} == set(bench.GROUPS)
+    assert set(record["legends"]) == set(bench.GROUPS)
+    for case in record["cases"]:
+        assert set(case["results"]) == set(_core.IMPLEMENTATIONS)
+        for impl, result in case["results"].items():
+            assert result["status"] in STATUSES, (case["name"], impl, result)
+            if result["status"] == "ok":
+                assert len(result["samples"]) == 2
+                assert result["min"] <= result["ops_per_s"] <= result["max"]
+                assert result["mb_per_s"] == pytest.approx(result["ops_per_s"] * case["size"] / 1e6)
+            elif result["status"] != "n/a":
+                assert result["reason"]
+        assert case["openssl"]["status"] in ("unavailable", "n/a")
+        assert set(case["ratios"]) == {"tls/stdlib", "tls/cryptography", "tls/openssl"}
+        # every case id is a row of the printed table
+        assert f"{case['group']}/{case['name']} " in proc.stdout
+
+
+def test_hash_cases_measure_the_stdlib_and_ciphers_have_no_stdlib(quick_run):
+    _, record, _ = quick_run
+    for case in record["cases"]:
+        if case["group"] == "hashes":
+            assert case["results"]["stdlib"]["status"] == "ok", case
+            assert case["results"]["cryptography"]["status"] == "n/a"
+        if case["group"] == "ciphers":
+            assert case["results"]["stdlib"]["status"] == "n/a"
+    names = {case["name"] for case in record["cases"]}
+    for size in ("64B", "1KiB", "1MiB"):
+        for kind in ("sha256-oneshot", "sha256-stream", "hmac-sha256-oneshot", "hmac-sha256-stream"):
+            assert f"{kind}-{size}" in names
+    for aead in ("aes128gcm", "chacha20poly1305"):
+        for direction in ("encrypt", "decrypt"):
+            assert f"{aead}-{direction}-64B" in names
+            for size in ("16KiB", "1MiB"):
+                assert f"{aead}-{direction}-{size}" in names
+                assert f"{aead}-{direction}-bytes-{size}" in names
+
+
+def test_cryptography_column_says_why_it_is_missing(quick_run):
+    _, record, _ = quick_run
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        expected = "unavailable"
+    else:
+        expected = "ok"
+    for case in record["cases"]:
+        if case["group"] == "ciphers":
+            result = case["results"]["cryptography"]
+            assert result["status"] == expected, result
+            if expected == "unavailable":
+                assert "cryptography" in result["reason"]
+
+
+def test_tls_rows_are_measured_or_say_why_not(quick_run):
+    # Until tls.hashes / tls.hmac / tls.ciphers.aead are merged, "unavailable: <reason>" is allowed.
+    proc, record, _ = quick_run
+    for case in record["cases"]:
+        result = case["results"]["tls"]
+        assert result["status"] in ("ok", "unavailable"), result
+        if result["status"] == "unavailable":
+            assert "tls." in result["reason"] or "cryptography" in result["reason"]
+            assert "unavailable: " + result["reason"] in proc.stdout
+
+
+def test_single_run_targets_are_judged(quick_run):
+    proc, record, _ = quick_run
+    assert record["targets"], "the hash cases have targets on every interpreter"
+    for verdict in record["targets"]:
+        assert verdict["met"] in (True, False, None)
+        if verdict["met"] is not None:
+            assert verdict["met"] == (verdict["ratio"] >= verdict["at_least"])
+    requirements = [v["requirement"] for v in record["targets"]]
+    assert not any("on CPython" in r or "on PyPy" in r for r in requirements)
+    assert "Targets on this interpreter" in proc.stdout
+
+
+def test_progress_goes_to_stderr(quick_run):
+    proc, record, _ = quick_run
+    label = record["label"]
+    for case in record["cases"]:
+        assert f"[{label}] {case['group']} " in proc.stderr
+        assert f" {case['name']} ... " in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl binary on PATH")
+def test_openssl_speed_gives_the_c_figure(tmp_path):
+    path = tmp_path / "c.json"
+    proc = _bench("--case", "hashes/sha256-oneshot-1MiB", *TINY, "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    (case,) = json.loads(path.read_text())["cases"]
+    c_figure = case["openssl"]
+    assert c_figure["status"] == "ok", c_figure
+    assert c_figure["ops_per_s"] > 0
+    assert c_figure["mb_per_s"] == pytest.approx(c_figure["ops_per_s"] * 1024 * 1024 / 1e6)
+    assert "-evp sha256" in c_figure["command"] and "-bytes 1048576" in c_figure["command"]
+    if case["results"]["tls"]["status"] == "ok":
+        assert case["ratios"]["tls/openssl"] == pytest.approx(
+            case["results"]["tls"]["ops_per_s"] / c_figure["ops_per_s"])
+
+
+def test_parse_openssl_speed_machine_readable_output():
+    text = "+DT:AES-128-GCM:1:64\n+R:1610789:AES-128-GCM:0.520000\n+H:64\n+F:25:AES-128-GCM:198250953.85\n"
+    ops, mbs = _openssl_speed.parse_mr(text, 64)
+    assert ops == pytest.approx(198250953.85 / 64)
+    assert mbs == pytest.approx(198.25095385)
+    ops, mbs = _openssl_speed.parse_mr("+R:1000:hmac(sha256):0.5\n", 1024)
+    assert ops == pytest.approx(2000) and mbs == pytest.approx(2000 * 1024 / 1e6)
+    with pytest.raises(ValueError):
+        _openssl_speed.parse_mr("speed: unknown option\n", 64)
+
+
+def test_openssl_speed_failures_become_a_status(tmp_path):
+    fake = tmp_path / "openssl"
+    fake.write_text("#!/bin/sh\necho 'speed: Unknown algorithm' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    speed = _openssl_speed.OpenSSLSpeed(binary=str(fake))
+    result = speed.figure(("-evp", "sha256"), 64)
+    assert result["status"] == "error" and "Unknown algorithm" in result["reason"]
+    assert speed.figure(("-evp", "sha256"), 64) is result  # cached: run once per size
+    disabled = _openssl_speed.OpenSSLSpeed(enabled=False)
+    assert disabled.figure(("-evp", "sha256"), 64)["status"] == "unavailable"
+    assert speed.figure(None, 64) == {"status": "n/a"}
+
+
+# ---------------------------------------------------------------------------- the framework
+
+def _case(**impls):
+    return _core.Case("test", "sha256-64B", 64, impls, check=dict(impls))
+
+
+def test_measure_interleaves_and_reports_every_implementation():
+    import hashlib
+
+    data = b"x" * 64
+    case = _case(tls=lambda: hashlib.sha256(data).digest(), stdlib=lambda: hashlib.sha256(data).digest(),
+                 cryptography=_core.Unavailable("ImportError: nope"))
+    results = _core.measure(case, warmup=0.005, seconds=0.01, repetitions=3)
+    assert list(results) == list(_core.IMPLEMENTATIONS)
+    for impl in ("tls", "stdlib"):
+        assert results[impl]["status"] == "ok"
+        assert len(results[impl]["samples"]) == 3
+        assert results[impl]["iterations"] >= 1
+    assert results["cryptography"] == {"status": "unavailable", "reason": "ImportError: nope"}
+    ratio = _core.paired_ratio(results, "tls", "stdlib")
+    assert ratio > 0
+    assert _core.paired_ratio(results, "tls", "cryptography") is None
+
+
+def test_measure_reports_broken_and_wrong_implementations_without_timing_them():
+    import hashlib
+
+    data = b"y" * 64
+
+    def broken():
+        raise RuntimeError("boom")
+
+    case = _case(tls=lambda: hashlib.sha256(data + b"!").digest(),
+                 stdlib=lambda: hashlib.sha256(data).digest(), cryptography=None)
+    results = _core.measure(case, warmup=0.005, seconds=0.005, repetitions=2)
+    assert results["tls"]["status"] == "error" and "wrong output" in results["tls"]["reason"]
+    assert results["stdlib"]["status"] == "ok"
+    assert results["cryptography"] == {"status": "n/a"}
+    case = _core.Case("test", "x", 1, {"tls": broken, "stdlib": lambda: b"."})
+    results = _core.measure(case, warmup=0.005, seconds=0.005, repetitions=2)
+    assert results["tls"] == {"status": "error", "reason": "RuntimeError: boom"}
+    assert results["stdlib"]["status"] == "ok"
+
+
+def test_an_implementation_failing_while_timed_is_reported_and_the_others_still_measured():
+    armed = []
+
+    def flaky():  # fine while warming up; fails once the stdlib (warmed up after it) has run
+        if armed:
+            raise OSError("went away")
+        return b"."
+
+    def stdlib():
+        armed.append(1)
+        return b"."
+
+    case = _core.Case("test", "x", 1, {"tls": flaky, "stdlib": stdlib})
+    results = _core.measure(case, warmup=0.005, seconds=0.01, repetitions=2)
+    assert results["tls"] == {"status": "error", "reason": "OSError: went away"}
+    assert results["stdlib"]["status"] == "ok" and len(results["stdlib"]["samples"]) == 2
+
+
+def test_case_rejects_unknown_implementation_names():
+    with pytest.raises(ValueError):
+        _core.Case("g", "n", 1, {"openssl": lambda: None})
+
+
+def test_each_loop_is_its_own_code_and_keeps_results_alive():
+    assert _core._make_loop().__code__ is not _core._make_loop().__code__
+    keep = [None] * 8
+    loop = _core._make_loop()
+    loop(iter(range(10)).__next__, 10, keep)
+    assert sorted(keep) == [2, 3, 4, 5, 6, 7, 8, 9]
+
+
+def test_load_reports_why_a_module_is_missing():
+    module, missing = _core.load("tls.no_such_module")
+    assert module is None and "No module named" in missing.reason
+    module, missing = _core.load("json")
+    assert module is json and missing is None
+
+
+def test_a_tls_module_missing_part_of_the_api_is_unavailable_not_a_crash(monkeypatch):
+    import types
+
+    from tls.bench import hashes
+
+    monkeypatch.setitem(sys.modules, "tls.hmac", types.ModuleType("tls.hmac"))
+    hmac_cases = [case for case in hashes.cases() if case.name.startswith("hmac-")]
+    assert hmac_cases
+    for case in hmac_cases:
+        assert isinstance(case.impls["tls"], _core.Unavailable)
+        assert "has no attribute" in case.impls["tls"].reason
+        assert callable(case.impls["stdlib"])
+
+
+# ---------------------------------------------------------------------------- targets
+
+def _record(implementation, tls_rate, stdlib_rate, c_rate=None, name="sha256-oneshot-64B", group="hashes"):
+    def ok(rate):
+        return {"status": "ok", "ops_per_s": rate, "samples": [rate, rate], "min": rate, "max": rate}
+
+    case = {"group": group, "name": name, "size": 64,
+            "results": {"tls": ok(tls_rate), "stdlib": ok(stdlib_rate), "cryptography": {"status": "n/a"}},
+            "openssl": ok(c_rate) if c_rate else {"status": "unavailable", "reason": "test"}}
+    return {"interpreter": {"implementation": implementation}, "label": implementation, "cases": [case]}
+
+
+def test_targets_same_interpreter():
+    verdicts = _targets.judge_run(_record("CPython", 0.9, 1.0))
+    (v,) = [v for v in verdicts if v["case"] == "hashes/sha256-oneshot-64B"]
+    assert v["met"] is True and v["ratio"] == pytest.approx(0.9) and v["at_least"] == 0.8
+    (v,) = _targets.judge_run(_record("CPython", 0.7, 1.0))
+    assert v["met"] is False
+    # PyPy: >= 4x its own stdlib; the cross-interpreter one is left to compare
+    (v,) = _targets.judge_run(_record("PyPy", 3.0, 1.0))
+    assert v["met"] is False and v["at_least"] == 4.0
+    (v,) = _targets.judge_run(_record("PyPy", 5.0, 1.0))
+    assert v["met"] is True
+
+
+def test_targets_cross_interpreter_and_missing_data():
+    cpython = _record("CPython", 1.0, 2.0)
+    pypy = _record("PyPy", 2.5, 0.5)
+    verdicts = _targets.judge_runs([cpython, pypy])
+    cross = [v for v in verdicts if v["run"] == "PyPy" and "on CPython" in v["requirement"]]
+    assert cross and all(v["ratio"] == pytest.approx(2.5 / 2.0) and v["met"] for v in cross)
+    alone = _targets.judge_runs([pypy])
+    cross = [v for v in alone if "on CPython" in v["requirement"]]
+    assert cross and all(v["met"] is None and "no run on CPython" in v["why"] for v in cross)
+    c_target = _targets.judge_run(_record("CPython", 1.0, 1.0, name="sha256-oneshot-1MiB"))
+    (v,) = [v for v in c_target if "OpenSSL C" in v["requirement"]]
+    assert v["met"] is None and "no OpenSSL C figure" in v["why"]
+    c_target = _targets.judge_run(_record("CPython", 0.5, 0.5, c_rate=1.0, name="sha256-oneshot-1MiB"))
+    (v,) = [v for v in c_target if "OpenSSL C" in v["requirement"]]
+    assert v["met"] is False and v["ratio"] == pytest.approx(0.5)
+
+
+def test_every_target_matches_some_case():
+    ids = []
+    for name in bench.GROUPS:
+        module = __import__(bench.GROUPS[name], fromlist=["cases"])
+        ids += [case.id for case in module.cases()]
+    for target in _targets.TARGETS:
+        assert any(target.applies_to(case_id, target.interpreter) for case_id in ids), target.label()
+
+
+# ---------------------------------------------------------------------------- compare
+
+def _other_interpreter(record):
+    other = copy.deepcopy(record)
+    impl = "CPython" if record["interpreter"]["implementation"] == "PyPy" else "PyPy"
+    other["interpreter"] = {"implementation": impl, "version": "3.x", "label": f"{impl} test"}
+    other["label"] = f"{impl} test"
+    for case in other["cases"]:
+        for result in case["results"].values():
+            if result["status"] == "ok":
+                result["ops_per_s"] *= 2
+                result["samples"] = [s * 2 for s in result["samples"]]
+    return other
+
+
+def test_compare_merges_runs_into_a_report(quick_run, tmp_path):
+    _, record, path = quick_run
+    other_path = tmp_path / "other.json"
+    other_path.write_text(json.dumps(_other_interpreter(record)))
+    out = tmp_path / "out" / "report"
+    proc = _bench("compare", path, str(other_path), "--out", str(out), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "out" / "report.md").read_text()
+    other_label = _other_interpreter(record)["label"]
+    assert "## Runs" in text and f"| {record['label']} |" in text and f"| {other_label} |" in text
+    for group in bench.GROUPS:
+        assert f"## {group}" in text
+    for case in record["cases"]:
+        assert f"| {case['name']} | {record['label']} |" in text
+    assert "## Targets" in text
+    assert f"`{record['command']}`" in text
+    stdlib_rows = [c for c in record["cases"] if c["results"]["stdlib"]["status"] == "ok"
+                   and c["results"]["tls"]["status"] == "ok"]
+    if stdlib_rows:
+        assert "## Cross-interpreter ratios" in text and "/ stdlib on" in text
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "pip install '.[bench]'" in proc.stderr
+        assert not (tmp_path / "out" / "report.png").exists()
+    else:
+        assert (tmp_path / "out" / "report.png").stat().st_size > 1000
+
+
+def test_compare_labels_two_runs_of_one_interpreter_apart(quick_run, tmp_path):
+    _, record, path = quick_run
+    second = tmp_path / "second.json"
+    second.write_text(json.dumps(record))
+    runs = [_report.load_run(path), _report.load_run(str(second))]
+    _report._label_runs(runs)
+    assert runs[0]["label"] != runs[1]["label"]
+    assert "second.json" in runs[1]["label"]
+
+
+# ---------------------------------------------------------------------------- argument errors
+
+@pytest.mark.parametrize("argv, message", [
+    (["nosuchgroup"], "unknown group"),
+    (["--group", "nosuchgroup"], "unknown group"),
+    (["--seconds", "-1"], "--seconds"),
+    (["--seconds", "abc"], "--seconds"),
+    (["--warmup", "0"], "--warmup"),
+    (["--repetitions", "0"], "--repetitions"),
+    (["--bogus"], "unrecognized arguments"),
+    (["--json", "/nonexistent-dir/x.json"], "cannot write --json"),
+    (["--case", "no-case-is-called-this", "--no-openssl", *TINY], "no case matches"),
+    (["compare"], "the following arguments are required"),
+])
+def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
+    assert bench.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "error:" in err
+
+
+def test_compare_rejects_files_that_are_not_runs(tmp_path, capsys):
+    junk = tmp_path / "junk.json"
+    junk.write_text("not json")
+    assert bench.main(["compare", str(junk)]) == 2
+    assert "junk.json" in capsys.readouterr().err
+    junk.write_text(json.dumps({"some": "dict"}))
+    assert bench.main(["compare", str(junk)]) == 2
+    assert "not a tls bench run" in capsys.readouterr().err
+    assert bench.main(["compare", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err
+
+
+def test_bad_arguments_through_python_m_tls():
+    proc = _bench("--group", "nosuchgroup")
+    assert proc.returncode == 2
+    assert "unknown group(s): nosuchgroup" in proc.stderr
+    assert proc.stdout == ""
