@@ -60,6 +60,10 @@ int tls_mac_oneshot(const EVP_MAC_CTX *, const unsigned char *, size_t,
                     const void *, size_t, unsigned char *, size_t);
 int tls_mac_final_copy(const EVP_MAC_CTX *, unsigned char *, size_t);
 size_t tls_list_names(int, char *, size_t);
+
+/* tls.hashes: the NID tells real digests from NID-less ones (KECCAK-KMAC, NULL),
+   which hashlib leaves out of algorithms_available. */
+int EVP_MD_get_type(const EVP_MD *);
 """
 
 CUSTOMIZATIONS = """
