@@ -75,7 +75,7 @@ _MAX_MD_SIZE = lib.EVP_MAX_MD_SIZE
 _COPY_LIMIT = 4096
 
 # hashlib's names -> the OpenSSL name CPython's _hashlib fetches; CPython
-# indexes both its name and an upper-case alias (py_hashes in _hashopenssl.c).
+# indexes its name and, for most, an upper-case alias (py_hashes in _hashopenssl.c).
 _FETCH_NAMES = {}
 for _py, _alias, _ossl in (
     ("md5", "MD5", "MD5"),
@@ -86,16 +86,18 @@ for _py, _alias, _ossl in (
     ("sha512", "SHA512", "SHA512"),
     ("sha512_224", "SHA512_224", "SHA512-224"),
     ("sha512_256", "SHA512_256", "SHA512-256"),
-    ("sha3_224", "SHA3_224", "SHA3-224"),
-    ("sha3_256", "SHA3_256", "SHA3-256"),
-    ("sha3_384", "SHA3_384", "SHA3-384"),
-    ("sha3_512", "SHA3_512", "SHA3-512"),
+    ("sha3_224", None, "SHA3-224"),
+    ("sha3_256", None, "SHA3-256"),
+    ("sha3_384", None, "SHA3-384"),
+    ("sha3_512", None, "SHA3-512"),
     ("shake_128", "SHAKE128", "SHAKE128"),
     ("shake_256", "SHAKE256", "SHAKE256"),
     ("blake2s", "BLAKE2s256", "BLAKE2s256"),
     ("blake2b", "BLAKE2b512", "BLAKE2b512"),
 ):
-    _FETCH_NAMES[_py] = _FETCH_NAMES[_alias] = _ossl
+    _FETCH_NAMES[_py] = _ossl
+    if _alias:
+        _FETCH_NAMES[_alias] = _ossl
 
 # OpenSSL's canonical names (and aliases) -> hashlib's names.  Anything else is
 # reported lower-cased, which is what CPython's long-name lookup gives too
@@ -135,11 +137,19 @@ def _py_name(md):
 # atomic, so a buffer is owned by exactly one caller between pop and append.
 
 _SCRATCH = []
+_take = _SCRATCH.pop
+_give_back = _SCRATCH.append
 
 
 def _scratch():
     out = ffi.new("unsigned char[]", _MAX_MD_SIZE)
     return out, ffi.buffer(out)
+
+
+# The hot calls, looked up once (a lib attribute costs a dict lookup per use).
+_oneshot = lib.tls_digest_oneshot
+_final_copy = lib.tls_digest_final_copy
+_digest_update = lib.EVP_DigestUpdate
 
 
 # --------------------------------------------------------------------------
@@ -215,7 +225,14 @@ def _as_cdata(data):
     try:
         return ffi.from_buffer(data)
     except TypeError:
+        pass
+    try:
+        view = memoryview(data)
+    except TypeError:
         raise TypeError("object supporting the buffer API required") from None
+    # A buffer PyPy cannot give a raw address for (io.BytesIO.getbuffer()): copy it.
+    with view:
+        return ffi.from_buffer(view.tobytes())
 
 
 def _keepable(data):
@@ -290,7 +307,7 @@ class HASH:
         if type(data) is not bytes:
             data = _as_cdata(data)
         with lock:
-            ok = lib.EVP_DigestUpdate(self._ctx, data, len(data))
+            ok = _digest_update(self._ctx, data, len(data))
         if not ok:
             raise_error("EVP_DigestUpdate")
 
@@ -323,21 +340,20 @@ class HASH:
         """The digest of the data so far (the object stays usable)."""
         pending = self._pending  # read before _lock: see _first_update's publishing order
         alg = self._alg
-        size = alg.digest_size
         try:
-            out, view = _SCRATCH.pop()
+            pair = _take()
         except IndexError:
-            out, view = _scratch()
+            pair = _scratch()
         if self._lock is None:
-            ok = lib.tls_digest_oneshot(alg.md, pending, len(pending), out, size, 0)
+            ok = _oneshot(alg.md, pending, len(pending), pair[0], alg.digest_size, 0)
         else:
             with self._lock:
-                ok = lib.tls_digest_final_copy(self._ctx, out, size, 0)
-        if not ok:
-            raise_error("computing the digest")
-        result = view[:size]
-        _SCRATCH.append((out, view))
-        return result
+                ok = _final_copy(self._ctx, pair[0], alg.digest_size, 0)
+        if ok:
+            result = pair[1][: alg.digest_size]
+            _give_back(pair)
+            return result
+        raise_error("computing the digest")
 
     def hexdigest(self):
         return self.digest().hex()
@@ -382,10 +398,10 @@ class HASHXOF(HASH):
         pending = self._pending
         out = ffi.new("unsigned char[]", length)
         if self._lock is None:
-            ok = lib.tls_digest_oneshot(self._alg.md, pending, len(pending), out, length, 1)
+            ok = _oneshot(self._alg.md, pending, len(pending), out, length, 1)
         else:
             with self._lock:
-                ok = lib.tls_digest_final_copy(self._ctx, out, length, 1)
+                ok = _final_copy(self._ctx, out, length, 1)
         if not ok:
             raise_error("computing the digest")
         return ffi.buffer(out, length)[:]
@@ -427,44 +443,47 @@ def new(name, data=b"", **kwargs):
     return _make(_algorithm(name, usedforsecurity), data)
 
 
-def _constructor(name, doc):
-    def constructor(string=b"", *, usedforsecurity=True):
-        return _make(_algorithm(name, usedforsecurity), string)
+def _named(name, title, base=HASH):
+    """The constructor of one algorithm: a HASH subclass, so ``sha256(data)`` is a
+    single type call (a function calling HASH() costs CPython one more frame)."""
+    alg = None  # fetched on first use, then kept
 
-    constructor.__name__ = constructor.__qualname__ = name
-    constructor.__doc__ = f"Returns a {doc} hash object; optionally initialized with a string."
-    return constructor
+    def __init__(self, string=b"", *, usedforsecurity=True):
+        nonlocal alg
+        if usedforsecurity:
+            a = alg
+            if a is None:
+                a = alg = _algorithm(name)
+        else:
+            a = _algorithm(name, False)
+        self._alg = a
+        self._lock = None
+        if type(string) is bytes:
+            self._pending = string
+        else:
+            self._pending = b""
+            self._first_update(string)
+
+    __init__.__qualname__ = f"{name}.__init__"
+    doc = f"Returns a {title} hash object; optionally initialized with a string."
+    namespace = {"__slots__": (), "__init__": __init__, "__doc__": doc, "__module__": __name__}
+    return type(name, (base,), namespace)
 
 
-def _fast_constructor(name, doc):
-    """A constructor for a fixed-output digest, the path ``sha256(data).digest()`` takes."""
-    cache = _FETCHED[1]
-
-    def constructor(string=b"", *, usedforsecurity=True):
-        alg = cache.get(name) if usedforsecurity else None
-        if alg is None:
-            alg = _algorithm(name, usedforsecurity)
-        return HASH(alg, string)
-
-    constructor.__name__ = constructor.__qualname__ = name
-    constructor.__doc__ = f"Returns a {doc} hash object; optionally initialized with a string."
-    return constructor
-
-
-md5 = _fast_constructor("md5", "md5")
-sha1 = _fast_constructor("sha1", "sha1")
-sha224 = _fast_constructor("sha224", "sha224")
-sha256 = _fast_constructor("sha256", "sha256")
-sha384 = _fast_constructor("sha384", "sha384")
-sha512 = _fast_constructor("sha512", "sha512")
-sha512_224 = _fast_constructor("sha512_224", "sha512_224")
-sha512_256 = _fast_constructor("sha512_256", "sha512_256")
-sha3_224 = _fast_constructor("sha3_224", "sha3-224")
-sha3_256 = _fast_constructor("sha3_256", "sha3-256")
-sha3_384 = _fast_constructor("sha3_384", "sha3-384")
-sha3_512 = _fast_constructor("sha3_512", "sha3-512")
-shake_128 = _constructor("shake_128", "shake-128 variable length")
-shake_256 = _constructor("shake_256", "shake-256 variable length")
+md5 = _named("md5", "md5")
+sha1 = _named("sha1", "sha1")
+sha224 = _named("sha224", "sha224")
+sha256 = _named("sha256", "sha256")
+sha384 = _named("sha384", "sha384")
+sha512 = _named("sha512", "sha512")
+sha512_224 = _named("sha512_224", "sha512_224")
+sha512_256 = _named("sha512_256", "sha512_256")
+sha3_224 = _named("sha3_224", "sha3-224")
+sha3_256 = _named("sha3_256", "sha3-256")
+sha3_384 = _named("sha3_384", "sha3-384")
+sha3_512 = _named("sha3_512", "sha3-512")
+shake_128 = _named("shake_128", "shake-128 variable length", HASHXOF)
+shake_256 = _named("shake_256", "shake-256 variable length", HASHXOF)
 
 
 # --------------------------------------------------------------------------
@@ -541,7 +560,8 @@ def _parameter_bytes(value):
     if type(value) is memoryview and not value.c_contiguous:
         raise BufferError("memoryview: underlying buffer is not C-contiguous")
     try:
-        return ffi.buffer(ffi.from_buffer(value))[:]
+        with memoryview(value) as view:
+            return view.tobytes()
     except TypeError:
         raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'") from None
 
