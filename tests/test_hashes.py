@@ -761,3 +761,14 @@ def test_threads_sharing_keyed_blake2():
 
     _run_threads(work)
     assert h.digest() == hashlib.blake2b(chunk * 240, key=b"key", digest_size=32).digest()
+
+
+def test_lazy_update_finding_a_started_context():
+    # What a thread sees when another one started the context while it was
+    # in update(): _first_update() must feed the running context (white-box:
+    # the race itself cannot be forced).
+    for data in (b"x" * 10, bytearray(b"y" * 5000), memoryview(b"z" * 10)):
+        h = hashes.sha256(b"a")
+        h.update(b"b")
+        h._first_update(data)
+        assert h.digest() == hashlib.sha256(b"ab" + bytes(data)).digest()
