@@ -772,3 +772,12 @@ def test_lazy_update_finding_a_started_context():
         h.update(b"b")
         h._first_update(data)
         assert h.digest() == hashlib.sha256(b"ab" + bytes(data)).digest()
+
+
+def test_hash_types_cannot_be_instantiated():
+    for cls in (hashes.HASH, hashes.HASHXOF):
+        with pytest.raises(TypeError, match="cannot create"):
+            cls()
+    assert isinstance(hashes.new("sha256"), hashes.HASH)
+    assert isinstance(hashes.new("shake_128"), hashes.HASHXOF)
+    assert isinstance(hashes.sha256(), hashes.HASH)

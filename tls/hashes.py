@@ -270,14 +270,9 @@ class HASH:
 
     __slots__ = ("_alg", "_pending", "_ctx", "_lock")
 
-    def __init__(self, alg, data):
-        self._alg = alg
-        self._lock = None
-        if type(data) is bytes:
-            self._pending = data
-        else:
-            self._pending = b""
-            self._first_update(data)
+    def __init__(self, *args, **kwargs):
+        cls = type(self)
+        raise TypeError(f"cannot create '{cls.__module__}.{cls.__qualname__}' instances")
 
     # -- attributes ------------------------------------------------------
     @property
@@ -382,8 +377,7 @@ class HASH:
 
     def copy(self):
         """An independent hash object with the same state."""
-        cls = type(self)
-        other = cls.__new__(cls)
+        other = _new_object(type(self))
         other._alg = self._alg
         pending = self._pending
         lock = self._lock
@@ -443,9 +437,19 @@ _SSIZE_MAX = (1 << (8 * ffi.sizeof("size_t") - 1)) - 1
 
 
 def _make(alg, data):
-    if alg.xof:
-        return HASHXOF(alg, data)
-    return HASH(alg, data)
+    """A lazy hash object of ``alg`` holding ``data`` (what new() returns)."""
+    obj = _new_object(HASHXOF if alg.xof else HASH)
+    obj._alg = alg
+    obj._lock = None
+    if type(data) is bytes:
+        obj._pending = data
+    else:
+        obj._pending = b""
+        obj._first_update(data)
+    return obj
+
+
+_new_object = object.__new__
 
 
 # --------------------------------------------------------------------------
@@ -756,8 +760,7 @@ class _Blake2(HASH):
             ctx = lib.EVP_MAC_CTX_dup(self._ctx)
         if ctx == _NULL:
             raise_error("EVP_MAC_CTX_dup")
-        cls = type(self)
-        other = cls.__new__(cls)
+        other = _new_object(type(self))
         other._alg = self._alg
         other._pending = None
         other._ctx = ffi.gc(ctx, lib.EVP_MAC_CTX_free)
