@@ -6,15 +6,29 @@ Design (see ``shared/perf-notes.md``):
   and kept in a module-level cache; nothing is fetched implicitly;
 - a hash object starts *lazy*: it keeps its data (``bytes`` as given, small
   mutable buffers copied) and ``digest()`` is ONE C call
-  (``tls_digest_oneshot``).  The ``EVP_MD_CTX`` is created only when a second
-  chunk of data or a large mutable buffer arrives; from then on ``digest()`` is
-  one call too (``tls_digest_final_copy``);
+  (``tls_digest_oneshot_ctx``, in a pooled context).  The object's own
+  ``EVP_MD_CTX`` is created only when a second chunk of data or a large
+  mutable buffer arrives (``tls_digest_start``: one call); from then on
+  ``digest()`` is one call too (``tls_digest_final_copy``); ``copy()`` of a
+  lazy object shares its immutable data;
 - cffi releases the GIL during every call, so a context is only touched with
   its lock held (the lock is created together with the context; lazy objects
   need none: their data is immutable);
-- output goes through a small pool of reusable buffers (a list used as a
-  stack: ``pop``/``append`` are atomic, so threads and re-entrant callers such
-  as signal handlers never share one).
+- output goes through a small pool of reusable (buffer, context) entries (a
+  list used as a stack: ``pop``/``append`` are atomic, so threads and
+  re-entrant callers such as signal handlers never share one).
+
+Deviations from CPython 3.11's hashlib, all deliberate:
+- ``shake_*().digest(-1)`` raises ValueError("negative digest length") (3.11
+  raises SystemError / MemoryError, an interpreter bug);
+- BLAKE2 tree hashing (``fanout``, ``depth``, ... other than the defaults)
+  raises ValueError: OpenSSL cannot do it.  So do ``digest_size``/``salt``/
+  ``person`` without a key where the running OpenSSL's BLAKE2 digest has no
+  such settable parameter (OpenSSL 3.0/3.1 have none; keyed hashing goes
+  through BLAKE2BMAC/BLAKE2SMAC, which take all three);
+- the named constructors are classes (``sha256`` is a ``HASH`` subclass):
+  one Python frame less per object on CPython;
+- ``sha512_224`` and ``sha512_256`` constructors exist as well.
 
 ``pbkdf2_hmac`` and ``scrypt`` live in :mod:`tls.kdf`.
 """
@@ -48,25 +62,22 @@ __all__ = (
     "file_digest",
 )
 
-algorithms_guaranteed = frozenset(
-    (
-        "md5",
-        "sha1",
-        "sha224",
-        "sha256",
-        "sha384",
-        "sha512",
-        "blake2b",
-        "blake2s",
-        "sha3_224",
-        "sha3_256",
-        "sha3_384",
-        "sha3_512",
-        "shake_128",
-        "shake_256",
-    )
-)
-algorithms_guaranteed = set(algorithms_guaranteed)  # hashlib's is a plain set
+algorithms_guaranteed = {  # a plain set, like hashlib's
+    "md5",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "blake2b",
+    "blake2s",
+    "sha3_224",
+    "sha3_256",
+    "sha3_384",
+    "sha3_512",
+    "shake_128",
+    "shake_256",
+}
 
 _NULL = ffi.NULL
 _MAX_MD_SIZE = lib.EVP_MAX_MD_SIZE
@@ -191,9 +202,10 @@ def _algorithm(name, usedforsecurity=True):
     if not isinstance(name, str) or "\0" in name:
         raise TypeError("name must be a string")
     ossl = _FETCH_NAMES.get(name)
-    # OpenSSL names are case-insensitive: cache unindexed names in upper case
-    # only, so the cache stays bounded whatever spellings callers use.
-    key = name if ossl is not None else name.upper()
+    # OpenSSL's own names are case-insensitive: cache them under their upper
+    # case only (a key of their own, never one of hashlib's names), so the
+    # cache stays bounded whatever spellings callers use.
+    key = name if ossl is not None else ("openssl", name.upper())
     alg = cache.get(key)
     if alg is None:
         md = lib.EVP_MD_fetch(_NULL, (ossl or name).encode(), _NULL if usedforsecurity else b"-fips")
