@@ -344,7 +344,10 @@ def test_algorithm_sets():
 def test_openssl_aliases(alias, name):
     h = hashes.new(alias, b"abc")
     assert h.name == name
-    assert h.digest() == hashes.new(name, b"abc").digest() if "shake" not in name else True
+    if "shake" in name:
+        assert h.digest(20) == _hashlib_new(name, b"abc").digest(20)
+    else:
+        assert h.digest() == _hashlib_new(name, b"abc").digest()
     if CPYTHON:
         assert h.name == hashlib.new(alias).name
 
