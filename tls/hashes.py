@@ -332,16 +332,22 @@ class HASH:
 
     def _first_update(self, data):
         """update() on a lazy object: keep the data, or start the context."""
-        data = _keepable(data)
+        if type(data) is not bytes:
+            data = _keepable(data)
         while True:
             pending = self._pending
             if self._lock is not None:
                 break  # another thread started the context
             if not pending and type(data) is bytes:
-                with _TRANSITION:  # the first data: keep it
-                    if self._lock is None and self._pending is pending:
+                _TRANSITION.acquire()  # the first data: keep it
+                try:
+                    kept = self._lock is None and self._pending is pending
+                    if kept:
                         self._pending = data
-                        return
+                finally:
+                    _TRANSITION.release()
+                if kept:
+                    return
                 continue
             # The context, fed the kept data and this update, built outside the
             # lock (it may hash a lot), then published if nobody else did.
@@ -349,12 +355,15 @@ class HASH:
             if ctx == _NULL:
                 raise_error("starting the digest context")
             ctx = ffi.gc(ctx, _md_ctx_free, _CTX_SIZE)
-            with _TRANSITION:
+            _TRANSITION.acquire()
+            try:
                 won = self._lock is None and self._pending is pending
                 if won:
                     self._ctx = ctx
                     self._lock = _thread.allocate_lock()
                     self._pending = None
+            finally:
+                _TRANSITION.release()
             if won:
                 return
             ffi.release(ctx)  # lost the race: feed the winner's context instead
