@@ -406,6 +406,20 @@ def test_buffer_types():
 
 
 @pytest.mark.parametrize("size", [10, 4096, 4097, 100000])
+@pytest.mark.parametrize("name,kwargs", [("sha256", {}), ("blake2b", {}), ("blake2s", {"key": b"k"})])
+def test_mutable_input_every_constructor(size, name, kwargs):
+    data = bytearray(b"a" * size)
+    expected = getattr(hashlib, name)(bytes(data), **kwargs).digest()
+    made = [getattr(hashes, name)(data, **kwargs), hashes.new(name, data, **kwargs)]
+    streamed = getattr(hashes, name)(**kwargs)
+    streamed.update(data)
+    made += [streamed, made[0].copy()]
+    data[:] = b"b" * size
+    for h in made:
+        assert h.digest() == expected
+
+
+@pytest.mark.parametrize("size", [10, 4096, 4097, 100000])
 def test_mutable_input_is_taken_at_call_time(size):
     data = bytearray(b"a" * size)
     expected = hashlib.sha256(bytes(data)).digest()

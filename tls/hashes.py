@@ -698,7 +698,7 @@ class _Blake2(HASH):
         if asked:
             raise ValueError(f"{name}: OpenSSL cannot honour tree hashing parameters ({', '.join(asked)})")
         if type(data) is not bytes:  # hashlib's data errors come last too
-            data = _keepable(data)
+            _as_cdata(data)
 
         base = _algorithm(name, usedforsecurity)  # the plain digest: sizes, lazy path
         if not key and digest_size == cls.MAX_DIGEST_SIZE and not salt and not person:
