@@ -476,8 +476,15 @@ def test_input_over_2gib():
 # Bad input
 
 
-@pytest.mark.parametrize("make", [lambda d: hashes.sha256(d), lambda d: hashes.new("md5", d),
-                                  lambda d: hashes.blake2b(d), lambda d: hashes.shake_128(d)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: hashes.sha256(d),
+        lambda d: hashes.new("md5", d),
+        lambda d: hashes.blake2b(d),
+        lambda d: hashes.shake_128(d),
+    ],
+)
 def test_bad_data(make):
     with pytest.raises(TypeError, match="^Strings must be encoded before hashing$"):
         make("abc")
@@ -488,8 +495,15 @@ def test_bad_data(make):
         make(memoryview(b"abcdef")[::2])
 
 
-@pytest.mark.parametrize("make", [hashes.sha256, hashes.shake_256, lambda: hashes.blake2s(key=b"k"),
-                                  lambda: hashes.sha256(b"started").copy()])
+@pytest.mark.parametrize(
+    "make",
+    [
+        hashes.sha256,
+        hashes.shake_256,
+        lambda: hashes.blake2s(key=b"k"),
+        lambda: hashes.sha256(b"started").copy(),
+    ],
+)
 def test_bad_update(make):
     for h in (make(), make()):
         h.update(b"x")  # both the lazy and the running state
@@ -597,13 +611,25 @@ def test_bad_blake2_parameters(name):
     with pytest.raises(ValueError, match=f"inner_size must be between 0 and is {mx}"):
         cls(inner_size=mx + 1)
     # ...and valid tree parameters OpenSSL cannot honour are refused, never ignored
-    for kw in (dict(fanout=0), dict(depth=2), dict(leaf_size=1), dict(node_offset=1), dict(node_depth=1),
-               dict(inner_size=1), dict(last_node=True), dict(key=b"k", last_node=1)):
+    for kw in (
+        dict(fanout=0),
+        dict(depth=2),
+        dict(leaf_size=1),
+        dict(node_offset=1),
+        dict(node_depth=1),
+        dict(inner_size=1),
+        dict(last_node=True),
+        dict(key=b"k", last_node=1),
+    ):
         with pytest.raises(ValueError, match="cannot honour tree hashing"):
             cls(**kw)
     # defaults spelled out are fine
-    assert cls(b"a", fanout=1, depth=1, leaf_size=0, node_offset=0, node_depth=0, inner_size=0,
-               last_node=False).digest() == getattr(hashlib, name)(b"a").digest()
+    assert (
+        cls(
+            b"a", fanout=1, depth=1, leaf_size=0, node_offset=0, node_depth=0, inner_size=0, last_node=False
+        ).digest()
+        == getattr(hashlib, name)(b"a").digest()
+    )
 
 
 def test_blake2_unkeyed_parameters_need_openssl_support():
@@ -619,9 +645,10 @@ def test_blake2_unkeyed_parameters_need_openssl_support():
         with pytest.raises(ValueError, match=r"cannot honour blake2b\(digest_size=20\)"):
             hashes.blake2b(b"abc", digest_size=20)
     # keyed: always through BLAKE2BMAC, which takes size, salt and person
-    assert hashes.blake2b(b"abc", key=b"k", digest_size=20).digest() == hashlib.blake2b(
-        b"abc", key=b"k", digest_size=20
-    ).digest()
+    assert (
+        hashes.blake2b(b"abc", key=b"k", digest_size=20).digest()
+        == hashlib.blake2b(b"abc", key=b"k", digest_size=20).digest()
+    )
 
 
 def test_usedforsecurity_false():
@@ -636,9 +663,10 @@ def test_usedforsecurity_false():
         # fetched separately (properties "-fips"), not the usedforsecurity=True algorithm
         assert ours._alg is not getattr(hashes, name)(b"abc")._alg
         assert hashes.new(name, b"abc", usedforsecurity=False)._alg is ours._alg
-    assert hashes.blake2b(b"a", key=b"k", usedforsecurity=False).digest() == hashlib.blake2b(
-        b"a", key=b"k"
-    ).digest()
+    assert (
+        hashes.blake2b(b"a", key=b"k", usedforsecurity=False).digest()
+        == hashlib.blake2b(b"a", key=b"k").digest()
+    )
 
 
 @only_cpython_hashlib

@@ -833,8 +833,19 @@ class blake2b(_Blake2):
         usedforsecurity=True,
     ):
         self._setup(
-            data, digest_size, key, salt, person, fanout, depth, leaf_size,
-            node_offset, node_depth, inner_size, last_node, usedforsecurity,
+            data,
+            digest_size,
+            key,
+            salt,
+            person,
+            fanout,
+            depth,
+            leaf_size,
+            node_offset,
+            node_depth,
+            inner_size,
+            last_node,
+            usedforsecurity,
         )
 
 
@@ -873,8 +884,19 @@ class blake2s(_Blake2):
         usedforsecurity=True,
     ):
         self._setup(
-            data, digest_size, key, salt, person, fanout, depth, leaf_size,
-            node_offset, node_depth, inner_size, last_node, usedforsecurity,
+            data,
+            digest_size,
+            key,
+            salt,
+            person,
+            fanout,
+            depth,
+            leaf_size,
+            node_offset,
+            node_depth,
+            inner_size,
+            last_node,
+            usedforsecurity,
         )
 
 
