@@ -61,11 +61,15 @@ int tls_mac_oneshot(const EVP_MAC_CTX *, const unsigned char *, size_t,
 int tls_mac_final_copy(const EVP_MAC_CTX *, unsigned char *, size_t);
 size_t tls_list_names(int, char *, size_t);
 
-/* tls.hashes: the NID tells real digests from NID-less ones (KECCAK-KMAC, NULL),
-   which hashlib leaves out of algorithms_available. */
+/* --- added for tls.hashes ---
+   EVP_MD_get_type: the NID tells real digests from NID-less ones (KECCAK-KMAC,
+   NULL), which hashlib leaves out of algorithms_available.
+   tls_digest_oneshot_ctx: one-shot digest in a caller-kept, reused context.
+   tls_digest_start: a new context fed two buffers, in one crossing. */
 int EVP_MD_get_type(const EVP_MD *);
 int tls_digest_oneshot_ctx(EVP_MD_CTX *, const EVP_MD *, const void *, size_t, unsigned char *);
 EVP_MD_CTX *tls_digest_start(const EVP_MD *, const void *, size_t, const void *, size_t);
+/* --- end of tls.hashes additions --- */
 """
 
 CUSTOMIZATIONS = """
