@@ -60,6 +60,16 @@ int tls_mac_oneshot(const EVP_MAC_CTX *, const unsigned char *, size_t,
                     const void *, size_t, unsigned char *, size_t);
 int tls_mac_final_copy(const EVP_MAC_CTX *, unsigned char *, size_t);
 size_t tls_list_names(int, char *, size_t);
+
+/* --- added for tls.hashes ---
+   EVP_MD_get_type: the NID tells real digests from NID-less ones (KECCAK-KMAC,
+   NULL), which hashlib leaves out of algorithms_available.
+   tls_digest_oneshot_ctx: one-shot digest in a caller-kept, reused context.
+   tls_digest_start: a new context fed two buffers, in one crossing. */
+int EVP_MD_get_type(const EVP_MD *);
+int tls_digest_oneshot_ctx(EVP_MD_CTX *, const EVP_MD *, const void *, size_t, unsigned char *);
+EVP_MD_CTX *tls_digest_start(const EVP_MD *, const void *, size_t, const void *, size_t);
+/* --- end of tls.hashes additions --- */
 """
 
 CUSTOMIZATIONS = """
@@ -82,6 +92,35 @@ static int tls_digest_oneshot(const EVP_MD *md, const void *data, size_t len,
          && EVP_DigestFinalXOF(ctx, out, outlen);
     EVP_MD_CTX_free(ctx);
     return ok;
+}
+
+/* tls.hashes: one-shot digest (fixed-size output) in a context the caller
+   keeps for reuse, saving the allocations of tls_digest_oneshot per call. */
+static int tls_digest_oneshot_ctx(EVP_MD_CTX *ctx, const EVP_MD *md,
+                                  const void *data, size_t len,
+                                  unsigned char *out)
+{
+    return EVP_DigestInit_ex2(ctx, md, NULL)
+           && EVP_DigestUpdate(ctx, data, len)
+           && EVP_DigestFinal_ex(ctx, out, NULL);
+}
+
+/* tls.hashes: a new running context fed two buffers (the data a lazy hash
+   object kept, then the update that needs a context): one crossing instead
+   of four.  NULL on failure (the error queue says why). */
+static EVP_MD_CTX *tls_digest_start(const EVP_MD *md, const void *kept, size_t keptlen,
+                                    const void *data, size_t len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return NULL;
+    if (!EVP_DigestInit_ex2(ctx, md, NULL)
+        || !EVP_DigestUpdate(ctx, kept, keptlen)
+        || !EVP_DigestUpdate(ctx, data, len)) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
 }
 
 /* digest() without ending the running context: finish a copy of it. */
