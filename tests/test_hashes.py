@@ -443,6 +443,22 @@ def test_digest_does_not_finalize():
     assert h.hexdigest() == hashlib.sha256(b"abc").hexdigest()
 
 
+@pytest.mark.parametrize("chunk", [1, 63, 1000, 4095, 4096, 4097])
+def test_small_updates_joined_then_handed_to_a_context(chunk):
+    # Short updates are kept and joined while the total stays small; crossing
+    # the limit hands everything to a context. Every step must match hashlib.
+    ours, ref = hashes.sha256(), hashlib.sha256()
+    for i in range(12):
+        piece = bytes([i]) * chunk
+        ours.update(piece)
+        ref.update(piece)
+        assert ours.digest() == ref.digest()
+        snapshot = ours.copy()
+        snapshot.update(b"tail")
+        so_far = b"".join(bytes([j]) * chunk for j in range(i + 1))
+        assert snapshot.digest() == hashlib.sha256(so_far + b"tail").digest()
+
+
 def test_copies_are_independent():
     base = hashes.sha256(b"x")
     lazy_copy = base.copy()

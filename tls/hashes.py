@@ -81,8 +81,9 @@ algorithms_guaranteed = {  # a plain set, like hashlib's
 
 _NULL = ffi.NULL
 _MAX_MD_SIZE = lib.EVP_MAX_MD_SIZE
-# Mutable buffers up to this size are copied and hashed lazily; larger ones go
-# straight into a context (no copy, and nothing of the caller's is kept).
+# A lazy object keeps up to this many bytes of data (mutable buffers copied,
+# small updates joined) and hashes them in one call; past it, a context takes
+# over (no copy, and nothing of the caller's is kept).
 _COPY_LIMIT = 4096
 
 # hashlib's names -> the OpenSSL name CPython's _hashlib fetches; CPython
@@ -338,12 +339,15 @@ class HASH:
             pending = self._pending
             if self._lock is not None:
                 break  # another thread started the context
-            if not pending and type(data) is bytes:
-                _TRANSITION.acquire()  # the first data: keep it
+            if type(data) is bytes and len(pending) + len(data) <= _COPY_LIMIT:
+                # Small streaming stays lazy too: a few short updates followed by
+                # digest() cost one C call instead of a context and one call each.
+                kept_data = pending + data if pending else data
+                _TRANSITION.acquire()
                 try:
                     kept = self._lock is None and self._pending is pending
                     if kept:
-                        self._pending = data
+                        self._pending = kept_data
                 finally:
                     _TRANSITION.release()
                 if kept:
