@@ -110,13 +110,13 @@ AEAD_CUSTOMIZATIONS = r"""
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TLS_AEAD_XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
-#define TLS_AEAD_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define TLS_AEAD_RELEASE(p) __atomic_store_n((p), 0, __ATOMIC_RELEASE)
 #define TLS_AEAD_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define TLS_AEAD_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #elif defined(_MSC_VER)
 #include <windows.h>
 #define TLS_AEAD_XCHG(p, v) InterlockedExchange((p), (v))
-#define TLS_AEAD_STORE(p, v) ((void)InterlockedExchange((p), (v)))
+#define TLS_AEAD_RELEASE(p) ((void)InterlockedExchange((p), 0))
 #define TLS_AEAD_LOAD(p) InterlockedCompareExchange((p), 0, 0)
 #define TLS_AEAD_ADD(p, v) InterlockedAdd((p), (v))
 #else
@@ -252,6 +252,16 @@ static int tls_aead_update(EVP_CIPHER_CTX *ctx, unsigned char *out, size_t *done
     return 1;
 }
 
+/* Get (after encrypting) or set (before decrypting) the tag.  The OSSL_PARAM
+   route skips EVP_CIPHER_CTX_ctrl's translation layer. */
+static int tls_aead_tag(EVP_CIPHER_CTX *ctx, unsigned char *tag, size_t taglen, int get)
+{
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_octet_string("tag", tag, taglen);
+    params[1] = OSSL_PARAM_construct_end();
+    return get ? EVP_CIPHER_CTX_get_params(ctx, params) : EVP_CIPHER_CTX_set_params(ctx, params);
+}
+
 static int tls_aead_run(TLS_AEAD *h, EVP_CIPHER_CTX *ctx, size_t *ivlen, int enc,
                         const unsigned char *nonce, size_t noncelen,
                         const unsigned char **aads, const size_t *aadlens, size_t naad,
@@ -273,7 +283,7 @@ static int tls_aead_run(TLS_AEAD *h, EVP_CIPHER_CTX *ctx, size_t *ivlen, int enc
     }
     if (!EVP_CipherInit_ex2(ctx, NULL, tls_aead_rekeys(mode) ? h->key : NULL, nonce, enc, NULL))
         return 0;
-    if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)h->taglen, tag) <= 0)
+    if (!enc && !tls_aead_tag(ctx, tag, h->taglen, 0))
         return 0;
     if (mode == TLS_AEAD_CCM) {
         if (len > (size_t)INT_MAX)
@@ -300,7 +310,7 @@ static int tls_aead_run(TLS_AEAD *h, EVP_CIPHER_CTX *ctx, size_t *ivlen, int enc
     }
     if (done != len)
         return 0;
-    if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, (int)h->taglen, tag) <= 0)
+    if (enc && !tls_aead_tag(ctx, tag, h->taglen, 1))
         return 0;
     return 1;
 }
@@ -378,7 +388,7 @@ static int tls_aead_call(TLS_AEAD *h, int enc, const unsigned char *nonce, size_
         }
     }
     if (own)
-        TLS_AEAD_STORE(&h->busy[enc], 0);
+        TLS_AEAD_RELEASE(&h->busy[enc]);
     else
         EVP_CIPHER_CTX_free(ctx);
     if (TLS_AEAD_ADD(&h->refs, -1) == 0)
