@@ -349,6 +349,8 @@ static int tls_aead_call(TLS_AEAD *h, int enc, const unsigned char *nonce, size_
     if (TLS_AEAD_LOAD(&h->closed)) {
         if (TLS_AEAD_ADD(&h->refs, -1) == 0)
             tls_aead_release(h);
+        if (!enc && len > 0)
+            OPENSSL_cleanse(out, len);
         return TLS_AEAD_CLOSED;
     }
     enc = enc ? 1 : 0;

@@ -73,18 +73,26 @@ def _as_buffer(obj, name):
     try:
         return _from_buffer(obj)
     except TypeError:
+        if isinstance(obj, memoryview) and not obj.c_contiguous:  # PyPy's cffi says TypeError
+            raise BufferError("Buffer is not contiguous.") from None
         hint = "\nDid you mean to pass a bytestring instead?" if isinstance(obj, str) else ""
-        raise TypeError(f"argument '{name}': Cannot convert \"{type(obj)}\" instance to a buffer.{hint}")
+        message = f"argument '{name}': Cannot convert \"{type(obj)}\" instance to a buffer.{hint}"
+        raise TypeError(message) from None
 
 
 def _as_writable(obj):
     try:
         return _from_buffer(obj, require_writable=True)
-    except TypeError:
-        raise TypeError(f"argument 'buf': Cannot convert \"{type(obj)}\" instance to a buffer.")
-    except BufferError as exc:
-        if "writable" in str(exc):
-            raise TypeError("argument 'buf': Buffer is not writable.")
+    except (TypeError, BufferError):
+        # cffi's wording differs between CPython and PyPy: say it as cryptography does
+        try:
+            view = memoryview(obj)
+        except TypeError:
+            raise TypeError(f"argument 'buf': Cannot convert \"{type(obj)}\" instance to a buffer.") from None
+        if view.readonly:
+            raise TypeError("argument 'buf': Buffer is not writable.") from None
+        if not view.c_contiguous:
+            raise BufferError("Buffer is not contiguous.") from None
         raise
 
 
@@ -164,7 +172,9 @@ def _nonce_methods(lo, hi, message, check_length=None):
             aad = _NULL
             alen = 0
         else:
-            aad = associated_data if type(associated_data) is bytes else _as_buffer(associated_data, "associated_data")
+            aad = associated_data
+            if type(aad) is not bytes:
+                aad = _as_buffer(aad, "associated_data")
             alen = len(aad)
         if check_length is not None:
             check_length(self, nlen, n, alen, True)
@@ -188,7 +198,9 @@ def _nonce_methods(lo, hi, message, check_length=None):
             aad = _NULL
             alen = 0
         else:
-            aad = associated_data if type(associated_data) is bytes else _as_buffer(associated_data, "associated_data")
+            aad = associated_data
+            if type(aad) is not bytes:
+                aad = _as_buffer(aad, "associated_data")
             alen = len(aad)
         size = n - self._tag
         if size < 0:
@@ -210,7 +222,9 @@ def _nonce_methods(lo, hi, message, check_length=None):
             aad = _NULL
             alen = 0
         else:
-            aad = associated_data if type(associated_data) is bytes else _as_buffer(associated_data, "associated_data")
+            aad = associated_data
+            if type(aad) is not bytes:
+                aad = _as_buffer(aad, "associated_data")
             alen = len(aad)
         out = _as_writable(buf)
         nlen = len(nonce)
@@ -236,7 +250,9 @@ def _nonce_methods(lo, hi, message, check_length=None):
             aad = _NULL
             alen = 0
         else:
-            aad = associated_data if type(associated_data) is bytes else _as_buffer(associated_data, "associated_data")
+            aad = associated_data
+            if type(aad) is not bytes:
+                aad = _as_buffer(aad, "associated_data")
             alen = len(aad)
         out = _as_writable(buf)
         nlen = len(nonce)
@@ -255,8 +271,8 @@ def _nonce_methods(lo, hi, message, check_length=None):
         return size
 
     encrypt.__doc__ = "Encrypt and authenticate ``data``; return ciphertext followed by the tag."
-    decrypt.__doc__ = "Authenticate and decrypt ``data`` (ciphertext and tag); raise InvalidTag if not genuine."
-    encrypt_into.__doc__ = "Like encrypt(), into ``buf`` (exactly len(data) + tag bytes); return the bytes written."
+    decrypt.__doc__ = "Authenticate and decrypt ``data`` (ciphertext, tag); raise InvalidTag if not genuine."
+    encrypt_into.__doc__ = "Like encrypt(), into ``buf`` (len(data) + tag bytes); return the bytes written."
     decrypt_into.__doc__ = (
         "Like decrypt(), into ``buf`` (exactly len(data) - tag bytes); return the bytes written. "
         "On InvalidTag the buffer is zeroed."
@@ -299,7 +315,9 @@ class AESGCM(_AEAD):
         """A random key of ``bit_length`` (128, 192 or 256) bits."""
         return _key_bits(bit_length, (128, 192, 256))
 
-    encrypt, decrypt, encrypt_into, decrypt_into = _nonce_methods(8, 128, "Nonce must be between 8 and 128 bytes")
+    encrypt, decrypt, encrypt_into, decrypt_into = _nonce_methods(
+        8, 128, "Nonce must be between 8 and 128 bytes"
+    )
 
 
 class ChaCha20Poly1305(_AEAD):
@@ -343,7 +361,9 @@ class AESOCB3(_AEAD):
         """A random key of ``bit_length`` (128, 192 or 256) bits."""
         return _key_bits(bit_length, (128, 192, 256))
 
-    encrypt, decrypt, encrypt_into, decrypt_into = _nonce_methods(12, 15, "Nonce must be between 12 and 15 bytes")
+    encrypt, decrypt, encrypt_into, decrypt_into = _nonce_methods(
+        12, 15, "Nonce must be between 12 and 15 bytes"
+    )
 
 
 class AESCCM(_AEAD):
@@ -366,9 +386,8 @@ class AESCCM(_AEAD):
         if tag_length is None:
             tag_length = 16
         if not isinstance(tag_length, int):
-            raise TypeError(
-                f"argument 'tag_length': '{type(tag_length).__name__}' object cannot be interpreted as an integer"
-            )
+            kind = type(tag_length).__name__
+            raise TypeError(f"argument 'tag_length': '{kind}' object cannot be interpreted as an integer")
         if tag_length < 0:
             raise OverflowError("can't convert negative int to unsigned")
         if tag_length not in (4, 6, 8, 10, 12, 14, 16):
@@ -441,9 +460,8 @@ class AESSIV(_AEAD):
         if associated_data is None:
             return _NULL, _NULL, 0, ()
         if not isinstance(associated_data, list):
-            raise TypeError(
-                f"argument 'associated_data': '{type(associated_data).__name__}' object is not an instance of 'list'"
-            )
+            kind = type(associated_data).__name__
+            raise TypeError(f"argument 'associated_data': '{kind}' object is not an instance of 'list'")
         views = [_as_buffer(item, "associated_data") for item in associated_data]
         count = len(views)
         for view in views:
