@@ -99,7 +99,7 @@ SPECS = [
     Spec("AESOCB3", AESOCB3, (16, 24, 32), (12, 13, 14, 15)),
     Spec("AESCCM", AESCCM, (16, 24, 32), (7, 8, 10, 12, 13)),
     Spec("AESCCM-tag8", AESCCM, (16, 32), (7, 11, 13), tag=8, kwargs={"tag_length": 8}),
-    Spec("AESCCM-tag4", AESCCM, (16,), (13,), tag=4, kwargs={"tag_length": 4}),
+    Spec("AESCCM-tag4", AESCCM, (16,), (7, 13), tag=4, kwargs={"tag_length": 4}),
     Spec("AESSIV", AESSIV, (32, 48, 64), ()),
     Spec("AESGCMSIV", AESGCMSIV, (16, 24, 32), (12,), available=GCM_SIV_UNAVAILABLE is None),
 ]
