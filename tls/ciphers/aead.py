@@ -48,6 +48,24 @@ def _scratch_stack():
     if stack is None:
         stack = _scratch.stack = []
     return stack
+
+
+# Larger results (up to 4 MiB) also go through a per-thread buffer, kept for the
+# next call: a fresh multi-MiB allocation is page-faulted in on every call, which
+# cost CPython 80% of AES-GCM's 1 MiB throughput.
+_BIG_SCRATCH = 1 << 22
+
+
+def _big_take(size):
+    buf = _scratch.__dict__.pop("big", None)
+    if buf is None or len(buf) < size:
+        buf = _alloc("unsigned char[]", size)
+    return buf
+
+
+def _big_give(buf):
+    if len(buf) <= _BIG_SCRATCH:
+        _scratch.big = buf
 _INT_MAX = 2**31 - 1
 _OK = lib.TLS_AEAD_OK
 _BAD_TAG = lib.TLS_AEAD_BAD_TAG
@@ -193,11 +211,14 @@ def _nonce_methods(lo, hi, message, check_length=None):
             check_length(self, nlen, n, alen, True)
         size = n + self._tag
         if size > _SCRATCH:
-            out = _alloc("unsigned char[]", size)
+            out = _big_take(size)
             rc = _crypt(self._h, 1, nonce, nlen, aad, alen, data, n, out)
             if rc != 1:
+                _big_give(out)
                 self._fail(rc, True)
-            return _buffer(out, size)[:]
+            result = _buffer(out, size)[:]
+            _big_give(out)
+            return result
         try:
             stack = _scratch.stack
         except AttributeError:
@@ -234,11 +255,14 @@ def _nonce_methods(lo, hi, message, check_length=None):
         if check_length is not None:
             check_length(self, nlen, size, alen, False)
         if size > _SCRATCH:
-            out = _alloc("unsigned char[]", size)
+            out = _big_take(size)
             rc = _crypt(self._h, 0, nonce, nlen, aad, alen, data, n, out)
             if rc != 1:
+                _big_give(out)
                 self._fail(rc, False)
-            return _buffer(out, size)[:]
+            result = _buffer(out, size)[:]
+            _big_give(out)
+            return result
         try:
             stack = _scratch.stack
         except AttributeError:
