@@ -51,14 +51,15 @@ CUSTOMIZATIONS = ""
 
 # ---------------------------------------------------------------------------
 # AEAD helpers (owned by tls/ciphers/aead.py).  One TLS_AEAD per AEAD object:
-# the fetched EVP_CIPHER, a copy of the key and one key-scheduled working
-# EVP_CIPHER_CTX.  Each encrypt/decrypt is ONE call (tls_aead_crypt or, for
-# AES-SIV's list of associated data, tls_aead_crypt_v): nonce, AAD, data in
-# size_t lengths (split into int-sized chunks where the mode can stream), final,
-# tag.  Threads: the working context is taken with an atomic flag; a thread
-# that finds it busy keys a private context for that one call.  tls_aead_close
-# frees the OpenSSL objects once no call is running; tls_aead_free (the ffi.gc
-# destructor) also frees the struct.
+# the fetched EVP_CIPHER (up-referenced), a copy of the key and two key-scheduled
+# working EVP_CIPHER_CTX, one per direction.  Each encrypt/decrypt is ONE call
+# (tls_aead_crypt or, for AES-SIV's list of associated data, tls_aead_crypt_v):
+# nonce, AAD, data in size_t lengths (split into int-sized chunks where the mode
+# can stream), final, tag; a failed decryption zeroes the output.  Threads: a
+# working context is taken with an atomic flag; a thread that finds it busy keys
+# a private context for that one call.  tls_aead_close frees the OpenSSL objects
+# once no call is running; tls_aead_free (the ffi.gc destructor) also frees the
+# struct.
 # ---------------------------------------------------------------------------
 AEAD_TYPES = """
 typedef ... TLS_AEAD;
