@@ -9,11 +9,12 @@ writable buffer of exactly the result's size and return the number of bytes writ
 when authentication fails the buffer is zeroed, so no unauthenticated plaintext
 is left in it.
 
-How it is fast: each object keeps one key-scheduled ``EVP_CIPHER_CTX`` (inside a
-``TLS_AEAD`` handle, see ``tls/c/cipher.py``); per message only the nonce is set,
-and the whole operation (nonce, AAD, data, final, tag) is one C call.  Threads
-may share an object: a call that finds the context busy keys a private one.
-``close()`` frees the OpenSSL objects early; the garbage collector does otherwise.
+How it is fast: each object keeps two key-scheduled ``EVP_CIPHER_CTX`` (one per
+direction, inside a ``TLS_AEAD`` handle, see ``tls/c/cipher.py``); per message only
+the nonce is set, and the whole operation (nonce, AAD, data, final, tag) is one C
+call.  Threads may share an object: a call that finds its context busy keys a
+private one.  ``close()`` frees the OpenSSL objects early; the garbage collector
+does otherwise.
 
 Differences from ``cryptography``: AES-GCM, ChaCha20-Poly1305 and AES-OCB3 accept
 messages and associated data of any size (``cryptography`` stops at 2**31 - 1
@@ -35,6 +36,17 @@ _crypt = lib.tls_aead_crypt
 _from_buffer = ffi.from_buffer
 _buffer = ffi.buffer
 _alloc = ffi.new_allocator(should_clear_after_alloc=False)
+_INT_MAX = 2**31 - 1
+_BAD_TAG = lib.TLS_AEAD_BAD_TAG
+_TOO_LONG = lib.TLS_AEAD_TOO_LONG
+_CLOSED = lib.TLS_AEAD_CLOSED
+_UNLIMITED = 2**64 - 1
+# Before OpenSSL 3.5 AES-SIV and AES-GCM-SIV mishandle an empty message.
+_EMPTY_SIV_OK = lib.OpenSSL_version_num() >= 0x30500000
+# What the OpenSSL handle owns (two AES key schedules, GHASH tables, the key):
+# tells PyPy's GC that the small cdata stands for real memory.
+_HANDLE_SIZE = 2048
+
 # encrypt()/decrypt() must return bytes: the C call writes into a per-thread scratch
 # buffer (a fresh cdata costs 0.16 us on CPython and far more on PyPy for 16 KiB),
 # then one copy makes the bytes.  The buffer is popped while in use, so a signal
@@ -66,17 +78,7 @@ def _big_take(size):
 def _big_give(buf):
     if len(buf) <= _BIG_SCRATCH:
         _scratch.big = buf
-_INT_MAX = 2**31 - 1
-_OK = lib.TLS_AEAD_OK
-_BAD_TAG = lib.TLS_AEAD_BAD_TAG
-_TOO_LONG = lib.TLS_AEAD_TOO_LONG
-_CLOSED = lib.TLS_AEAD_CLOSED
-_UNLIMITED = 2**64 - 1
-# Before OpenSSL 3.5 AES-SIV and AES-GCM-SIV mishandle an empty message.
-_EMPTY_SIV_OK = lib.OpenSSL_version_num() >= 0x30500000
-# What the OpenSSL handle owns (two AES key schedules, GHASH tables, the key):
-# tells PyPy's GC that the small cdata stands for real memory.
-_HANDLE_SIZE = 2048
+
 
 _fetched = {}
 _fetch_lock = threading.Lock()
