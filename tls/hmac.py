@@ -220,12 +220,39 @@ def _oneshot(d, key, msg):
     return ffi.buffer(out)[:]
 
 
+class _Keyed:
+    """A keyed EVP_MAC_CTX and the lock every use of it holds."""
+
+    __slots__ = ("ctx", "lock")
+
+    def __init__(self, ctx, lock):
+        self.ctx = ctx
+        self.lock = lock
+
+
+class _Python:
+    """The stdlib's pure-Python HMAC state, for digests OpenSSL does not provide."""
+
+    __slots__ = ("inner", "outer", "digest_size", "block_size")
+
+    def __init__(self, inner, outer, digest_size, block_size):
+        self.inner = inner
+        self.outer = outer
+        self.digest_size = digest_size
+        self.block_size = block_size
+
+
 class HMAC:
-    """RFC 2104 HMAC over OpenSSL, with the stdlib's ``hmac.HMAC`` interface."""
+    """RFC 2104 HMAC over OpenSSL, with the stdlib's ``hmac.HMAC`` interface.
+
+    ``_state`` is one of: a ``(key, pending_msg)`` tuple (lazy, no OpenSSL
+    object yet), a ``_Keyed`` context, or a ``_Python`` state.  Replacing it
+    is a single attribute store, so a reader always sees a consistent state.
+    """
 
     blocksize = 64  # the stdlib's default for digests without block_size
 
-    __slots__ = ("_d", "_lazy", "_ctx", "_lock", "_py", "digest_size", "block_size", "__weakref__")
+    __slots__ = ("_d", "_state", "__weakref__")
 
     def __init__(self, key, msg=None, digestmod=""):
         if not isinstance(key, (bytes, bytearray)):
@@ -239,68 +266,44 @@ class HMAC:
         else:
             d, cons = _resolve(digestmod)
             if d is None:
-                self._init_py(key, msg, _py_constructor(cons))
+                self._d = None
+                self._state = _python_state(key, msg, _py_constructor(cons), self.blocksize)
                 return
         self._d = d
-        self._ctx = None
-        self._lock = None
-        self._py = None
-        self.digest_size = d.digest_size
-        self.block_size = d.block_size
         if type(key) is not bytes:
             key = bytes(key)  # a private copy: the caller may change a bytearray
         if msg is None or type(msg) is bytes:
-            self._lazy = (key, msg)
+            self._state = (key, msg)
         else:
             # Not an immutable bytes: hash it now rather than keep a copy.
             msg = _as_msg(msg)
-            self._lazy = (key, None)
+            self._state = (key, None)
             self._feed(self._start(), msg)
 
-    # -- Python HMAC for digests OpenSSL does not provide (the stdlib's _init_old)
-    def _init_py(self, key, msg, digest_cons):
-        self._d = None
-        self._lazy = None
-        self._ctx = None
-        self._lock = None
-        outer = digest_cons()
-        inner = digest_cons()
-        self.digest_size = inner.digest_size
-        if hasattr(inner, "block_size"):
-            blocksize = inner.block_size
-            if blocksize < 16:
-                _warnings.warn(
-                    f"block_size of {blocksize} seems too small; using our default of {self.blocksize}.",
-                    RuntimeWarning,
-                    3,
-                )
-                blocksize = self.blocksize
-        else:
-            _warnings.warn(
-                f"No block_size attribute on given digest object; Assuming {self.blocksize}.",
-                RuntimeWarning,
-                3,
-            )
-            blocksize = self.blocksize
-        if len(key) > blocksize:
-            key = digest_cons(key).digest()
-        self.block_size = blocksize
-        key = bytes(key).ljust(blocksize, b"\0")
-        outer.update(key.translate(trans_5C))
-        inner.update(key.translate(trans_36))
-        self._py = (inner, outer)
-        if msg is not None:
-            inner.update(msg)
+    @property
+    def digest_size(self):
+        d = self._d
+        return d.digest_size if d is not None else self._state.digest_size
+
+    @property
+    def block_size(self):
+        d = self._d
+        return d.block_size if d is not None else self._state.block_size
+
+    @property
+    def name(self):
+        d = self._d
+        return d.name if d is not None else f"hmac-{self._state.inner.name}"
 
     # -- the keyed context ---------------------------------------------------
     def _start(self):
         """Turn the lazy state into a keyed context.
 
-        Returns the pending message, which the caller must feed; ``self._lock``
-        is returned ACQUIRED (the caller releases it), so no other thread can
-        use the context before that message is in.
+        Returns the pending message, which the caller must feed with
+        ``_feed``: the new context's lock is returned ACQUIRED, so no other
+        thread can use the context before that message is in.
         """
-        key, pending = self._lazy
+        key, pending = self._state
         ctx = lib.EVP_MAC_CTX_dup(self._d.template)
         if ctx == _NULL:
             raise_error("EVP_MAC_CTX_dup failed")
@@ -309,53 +312,44 @@ class HMAC:
             raise_error("EVP_MAC_init failed")
         lock = threading.Lock()
         lock.acquire()
-        self._lock = lock
-        self._ctx = ffi.gc(ctx, lib.EVP_MAC_CTX_free, size=1024)
-        self._lazy = None  # drops our reference to the key
+        # Publishing the context drops our reference to the key.
+        self._state = _Keyed(ffi.gc(ctx, lib.EVP_MAC_CTX_free, size=1024), lock)
         return pending
 
     def _feed(self, pending, buf):
         """Feed the pending message then ``buf``; releases the lock _start() took."""
+        keyed = self._state
         try:
-            if pending and not lib.EVP_MAC_update(self._ctx, pending, len(pending)):
+            if pending and not lib.EVP_MAC_update(keyed.ctx, pending, len(pending)):
                 raise_error("EVP_MAC_update failed")
-            if not lib.EVP_MAC_update(self._ctx, buf, len(buf)):
+            if not lib.EVP_MAC_update(keyed.ctx, buf, len(buf)):
                 raise_error("EVP_MAC_update failed")
         finally:
-            self._lock.release()
-
-    @property
-    def name(self):
-        if self._py is not None:
-            return f"hmac-{self._py[0].name}"
-        return self._d.name
+            keyed.lock.release()
 
     def update(self, msg):
         """Feed data from msg into this hashing object."""
+        state = self._state
+        if type(state) is _Python:
+            state.inner.update(msg)
+            return
         if type(msg) is not bytes:
-            if self._py is not None:
-                self._py[0].update(msg)
-                return
             msg = _as_msg(msg)
-        if self._ctx is None:
-            if self._py is not None:
-                self._py[0].update(msg)
-                return
+        if type(state) is tuple:
             with _TRANSITION:
-                if self._ctx is None:
-                    lazy = self._lazy
-                    if lazy[1] is None and type(msg) is bytes:
-                        self._lazy = (lazy[0], msg)  # the first message stays pending
+                state = self._state
+                if type(state) is tuple:
+                    if state[1] is None and type(msg) is bytes:
+                        self._state = (state[0], msg)  # the first message stays pending
                         return
-                    started = True
-                    pending = self._start()  # returns with self._lock held
+                    pending = self._start()  # returns with the new context's lock held
                 else:
-                    started = False
-            if started:
+                    pending = _NOT_STARTED
+            if pending is not _NOT_STARTED:
                 self._feed(pending, msg)
                 return
-        with self._lock:
-            if not lib.EVP_MAC_update(self._ctx, msg, len(msg)):
+        with state.lock:
+            if not lib.EVP_MAC_update(state.ctx, msg, len(msg)):
                 raise_error("EVP_MAC_update failed")
 
     def copy(self):
@@ -365,26 +359,19 @@ class HMAC:
         """
         other = HMAC.__new__(self.__class__)
         other._d = self._d
-        other.digest_size = self.digest_size
-        other.block_size = self.block_size
-        other._ctx = None
-        other._lock = None
-        other._py = None
-        if self._py is not None:
-            other._lazy = None
-            other._py = (self._py[0].copy(), self._py[1].copy())
-            return other
-        lazy = self._lazy
-        if lazy is not None:
-            other._lazy = lazy  # immutable: share it
-            return other
-        with self._lock:
-            ctx = lib.EVP_MAC_CTX_dup(self._ctx)
-        if ctx == _NULL:
-            raise_error("EVP_MAC_CTX_dup failed")
-        other._lazy = None
-        other._lock = threading.Lock()
-        other._ctx = ffi.gc(ctx, lib.EVP_MAC_CTX_free, size=1024)
+        state = self._state
+        if type(state) is tuple:
+            other._state = state  # immutable: share it
+        elif type(state) is _Python:
+            other._state = _Python(
+                state.inner.copy(), state.outer.copy(), state.digest_size, state.block_size
+            )
+        else:
+            with state.lock:
+                ctx = lib.EVP_MAC_CTX_dup(state.ctx)
+            if ctx == _NULL:
+                raise_error("EVP_MAC_CTX_dup failed")
+            other._state = _Keyed(ffi.gc(ctx, lib.EVP_MAC_CTX_free, size=1024), threading.Lock())
         return other
 
     def digest(self):
@@ -394,24 +381,23 @@ class HMAC:
         not altered in any way by this function; you can continue
         updating the object after calling this function.
         """
-        lazy = self._lazy
+        state = self._state
         d = self._d
-        if lazy is not None:
-            key, msg = lazy
+        if type(state) is tuple:
+            key, msg = state
             if msg is None:
                 msg = b""
             out = ffi.new(d.out_type)
             if not lib.tls_mac_oneshot(d.template, key, len(key), msg, len(msg), out, d.digest_size):
                 raise_error("HMAC failed")
             return ffi.buffer(out)[:]
-        if self._py is not None:
-            inner, outer = self._py
-            h = outer.copy()
-            h.update(inner.digest())
+        if type(state) is _Python:
+            h = state.outer.copy()
+            h.update(state.inner.digest())
             return h.digest()
         out = ffi.new(d.out_type)
-        with self._lock:
-            ok = lib.tls_mac_final_copy(self._ctx, out, d.digest_size)
+        with state.lock:
+            ok = lib.tls_mac_final_copy(state.ctx, out, d.digest_size)
         if not ok:
             raise_error("HMAC failed")
         return ffi.buffer(out)[:]
@@ -419,6 +405,40 @@ class HMAC:
     def hexdigest(self):
         """Like digest(), but returns a string of hexadecimal digits instead."""
         return self.digest().hex()
+
+
+_NOT_STARTED = object()
+
+
+def _python_state(key, msg, digest_cons, default_blocksize):
+    # The stdlib's HMAC._init_old.
+    outer = digest_cons()
+    inner = digest_cons()
+    digest_size = inner.digest_size
+    if hasattr(inner, "block_size"):
+        blocksize = inner.block_size
+        if blocksize < 16:
+            _warnings.warn(
+                f"block_size of {blocksize} seems too small; using our default of {default_blocksize}.",
+                RuntimeWarning,
+                4,
+            )
+            blocksize = default_blocksize
+    else:
+        _warnings.warn(
+            f"No block_size attribute on given digest object; Assuming {default_blocksize}.",
+            RuntimeWarning,
+            4,
+        )
+        blocksize = default_blocksize
+    if len(key) > blocksize:
+        key = digest_cons(key).digest()
+    key = bytes(key).ljust(blocksize, b"\0")
+    outer.update(key.translate(trans_5C))
+    inner.update(key.translate(trans_36))
+    if msg is not None:
+        inner.update(msg)
+    return _Python(inner, outer, digest_size, blocksize)
 
 
 def new(key, msg=None, digestmod=""):
