@@ -31,6 +31,9 @@ trans_5C = bytes((x ^ 0x5C) for x in range(256))
 trans_36 = bytes((x ^ 0x36) for x in range(256))
 
 _NULL = ffi.NULL
+# OSSL_PARAM keeps a pointer to its key: it must outlive the call (on PyPy a
+# bytes argument is a temporary copy), so the key lives in a cdata of its own.
+_DIGEST_KEY = ffi.new("char[]", b"digest")
 
 # hashlib's names that OpenSSL does not know under the same spelling
 # (CPython's py_digest_by_name table, case-sensitive as there).
@@ -117,7 +120,7 @@ def _make_digest(name):
     template = ffi.gc(template, lib.EVP_MAC_CTX_free)
     name_buf = ffi.new("char[]", canonical.encode("ascii"))
     params = ffi.new("OSSL_PARAM[2]")
-    params[0] = lib.OSSL_PARAM_construct_utf8_string(b"digest", name_buf, 0)
+    params[0] = lib.OSSL_PARAM_construct_utf8_string(_DIGEST_KEY, name_buf, 0)
     params[1] = lib.OSSL_PARAM_construct_end()
     if not lib.EVP_MAC_CTX_set_params(template, params):
         raise_error(f"unsupported hash type {name}")
