@@ -1,6 +1,7 @@
 """tls.hmac against RFC vectors and the stdlib hmac (CPython 3.11's is the spec)."""
 
 import array
+import contextlib
 import hashlib
 import hmac
 import threading
@@ -42,13 +43,33 @@ def _kat_cases():
 
 KATS = list(_kat_cases())
 
+# tls.hmac keeps small messages pending (no OpenSSL context) up to
+# _PENDING_MAX bytes; tests run with 0 too, so every path is exercised.
+PENDING = pytest.mark.parametrize("pending_max", [0, tls.hmac._PENDING_MAX], ids=["context", "pending"])
+
+
+@contextlib.contextmanager
+def pending_limit(n):
+    saved = tls.hmac._PENDING_MAX
+    tls.hmac._PENDING_MAX = n
+    try:
+        yield
+    finally:
+        tls.hmac._PENDING_MAX = saved
+
 
 def test_kat_count():
     assert len(KATS) == 7 + 7 + 6 * 4  # RFC 2202: 7 each; RFC 4231: 6 each (truncation case left out)
 
 
+@PENDING
 @pytest.mark.parametrize("name, key, msg, md", KATS)
-def test_known_answers(name, key, msg, md):
+def test_known_answers(name, key, msg, md, pending_max):
+    with pending_limit(pending_max):
+        _check_known_answer(name, key, msg, md)
+
+
+def _check_known_answer(name, key, msg, md):
     assert tls.hmac.digest(key, msg, name) == md
     assert tls.hmac.new(key, msg, name).digest() == md
     h = tls.hmac.new(bytearray(key), digestmod=name)
@@ -82,14 +103,20 @@ def test_openssl_aliases_get_hashlib_names(alias, name):
     assert h.name == name
 
 
+@PENDING
 @pytest.mark.parametrize("name", DIGESTS)  # every digest, each with its own examples
 @given(
     key=st.binary(max_size=300),  # up to more than twice the largest block size (SHA3-224: 144)
-    data=st.binary(max_size=2000),
-    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=6),
+    data=st.binary(max_size=3000),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=6),
     copy_at=st.integers(min_value=0, max_value=6),
 )
-def test_differential_against_stdlib(name, key, data, cuts, copy_at):
+def test_differential_against_stdlib(pending_max, name, key, data, cuts, copy_at):
+    with pending_limit(pending_max):
+        _check_differential(name, key, data, cuts, copy_at)
+
+
+def _check_differential(name, key, data, cuts, copy_at):
     expected = hmac.new(key, data, name).digest()
     assert tls.hmac.digest(key, data, name) == expected
     assert tls.hmac.new(key, data, name).digest() == expected
@@ -141,7 +168,13 @@ def test_digestmod_not_offered_by_openssl_falls_back_like_stdlib():
         assert tls.hmac.digest(key, b"abc", cons) == hmac.digest(key, b"abc", cons)
 
 
-def test_buffer_types():
+@PENDING
+def test_buffer_types(pending_max):
+    with pending_limit(pending_max):
+        _check_buffer_types()
+
+
+def _check_buffer_types():
     expected = hmac.new(b"key", b"\x01\x00\x00\x00\x02\x00\x00\x00", "sha256").digest()
     for msg in (array.array("I", [1, 2]), memoryview(b"\x01\x00\x00\x00\x02\x00\x00\x00"),
                 bytearray(b"\x01\x00\x00\x00\x02\x00\x00\x00")):
@@ -155,12 +188,16 @@ def test_buffer_types():
         assert h.digest() == expected
 
 
-def test_key_and_message_are_copied():
-    key, msg = bytearray(b"key"), bytearray(b"message")
-    h = tls.hmac.new(key, msg, "sha256")
-    key[:] = b"XXX"
-    msg[:] = b"XXXXXXX"
-    assert h.digest() == hmac.digest(b"key", b"message", "sha256")
+@PENDING
+def test_key_and_message_are_copied(pending_max):
+    with pending_limit(pending_max):
+        key, msg, more = bytearray(b"key"), bytearray(b"message"), bytearray(b"more")
+        h = tls.hmac.new(key, msg, "sha256")
+        h.update(more)
+        key[:] = b"XXX"
+        msg[:] = b"XXXXXXX"
+        more[:] = b"XXXX"
+        assert h.digest() == hmac.digest(b"key", b"messagemore", "sha256")
 
 
 def test_empty_key_and_message():
@@ -314,8 +351,14 @@ def test_threads_compute_the_same_hmacs():
     assert all(r == serial for r in results.values())
 
 
+@PENDING
 @pytest.mark.parametrize("first_update", [False, True])
-def test_threads_sharing_one_object(first_update):
+def test_threads_sharing_one_object(first_update, pending_max):
+    with pending_limit(pending_max):
+        _check_threads_sharing_one_object(first_update)
+
+
+def _check_threads_sharing_one_object(first_update):
     # All chunks are equal, so any interleaving gives the same result as the
     # serial one if and only if no update is lost or torn.
     chunk = bytes(range(256)) * 16
@@ -339,7 +382,13 @@ def test_threads_sharing_one_object(first_update):
     assert shared.digest() == serial.digest()
 
 
-def test_threads_racing_on_a_fresh_object():
+@PENDING
+def test_threads_racing_on_a_fresh_object(pending_max):
+    with pending_limit(pending_max):
+        _check_threads_racing_on_a_fresh_object()
+
+
+def _check_threads_racing_on_a_fresh_object():
     # Many fresh objects, each raced by two threads from the lazy state on.
     for _ in range(50):
         shared = tls.hmac.new(b"k", digestmod="sha1")
