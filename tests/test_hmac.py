@@ -4,6 +4,7 @@ import array
 import contextlib
 import hashlib
 import hmac
+import mmap
 import threading
 import types
 
@@ -401,3 +402,25 @@ def _check_threads_racing_on_a_fresh_object():
 
         _run_threads(work, 2)
         assert shared.digest() == hmac.new(b"k", b"x" * 40, "sha1").digest()
+
+
+def test_input_over_2_gib():
+    # An anonymous mapping reads as zero pages: 2 GiB + 5 bytes of input
+    # without 2 GiB of memory.  Nothing may be truncated to a C int.
+    size = 2**31 + 5
+    try:
+        mapped = mmap.mmap(-1, size)
+    except (OSError, ValueError, OverflowError):
+        pytest.skip("cannot map 2 GiB here")
+    with mapped:
+        view = memoryview(mapped)
+        reference = hmac.new(b"key", digestmod="sha1")
+        step = 2**28
+        for i in range(0, size, step):
+            reference.update(view[i:i + step])
+        expected = reference.digest()
+        assert tls.hmac.digest(b"key", view, "sha1") == expected
+        h = tls.hmac.new(b"key", b"", "sha1")
+        h.update(view)  # too big to stay pending: fed to a keyed context
+        assert h.digest() == expected
+        view.release()
