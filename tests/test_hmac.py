@@ -2,6 +2,7 @@
 
 import array
 import contextlib
+import functools
 import hashlib
 import hmac
 import mmap
@@ -424,3 +425,20 @@ def test_input_over_2_gib():
         h.update(view)  # too big to stay pending: fed to a keyed context
         assert h.digest() == expected
         view.release()
+
+
+def test_keyed_blake2_constructor_is_not_mistaken_for_plain_blake2():
+    # name "blake2b", 64-byte digest, 128-byte block: only the key differs,
+    # so this must not become OpenSSL's plain HMAC-BLAKE2b.
+    cons = functools.partial(hashlib.blake2b, key=b"inner key")
+    assert tls.hmac.new(b"k", b"msg", cons).digest() == hmac.new(b"k", b"msg", cons).digest()
+    assert tls.hmac.digest(b"k", b"msg", cons) == hmac.digest(b"k", b"msg", cons)
+    assert tls.hmac.digest(b"k", b"msg", cons) != hmac.digest(b"k", b"msg", "blake2b")
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "sha256", "sha512", "sha3_256", "blake2b", "blake2s"])
+def test_hashlib_constructors_use_openssl(name):
+    cons = getattr(hashlib, name)
+    h = tls.hmac.new(b"k", b"msg", cons)
+    assert h._d is not None  # OpenSSL's HMAC, not the Python fallback
+    assert h.digest() == hmac.new(b"k", b"msg", cons).digest()

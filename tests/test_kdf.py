@@ -327,6 +327,8 @@ HKDF_ERRORS = [
     (lambda: tls.kdf.hkdf("foo", b"ikm", salt=None, info=b"", length=32), ValueError),
     (lambda: tls.kdf.hkdf("shake_128", b"ikm", salt=None, info=b"", length=32), ValueError),
     (lambda: tls.kdf.hkdf(42, b"ikm", salt=None, info=b"", length=32), TypeError),
+    (lambda: tls.kdf.hkdf(lambda: hashlib.blake2b(key=b"k"), b"ikm", salt=None, info=b"", length=32),
+     TypeError),
     (lambda: tls.kdf.hkdf_extract("sha256", "ikm", salt=None), TypeError),
     (lambda: tls.kdf.hkdf_expand("sha256", "prk", info=b"", length=32), TypeError),
     (lambda: tls.kdf.hkdf_expand("nonexistent", b"prk", info=b"", length=32), ValueError),

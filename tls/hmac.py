@@ -156,44 +156,57 @@ def _digest_by_name(name):
     return d
 
 
-_CONSTRUCTORS = {}  # digestmod object -> _Digest, or None for "HMAC it in Python"
+_CONSTRUCTORS = {}  # trusted constructor -> _Digest, or None for "HMAC it in Python"
 _CONSTRUCTORS_MAX = 64
+
+
+# Constructors whose name is a promise: calling them with no argument gives the
+# plain digest of that name.  Any other callable (a lambda, a partial with a
+# BLAKE2 key or digest_size, a custom hash) is HMAC'd in Python with the
+# constructor itself, exactly as the stdlib does for non-OpenSSL constructors.
+_TRUSTED_MODULES = frozenset(
+    {"hashlib", "_hashlib", "_blake2", "_sha3", "_md5", "_sha1", "_sha256", "_sha512"}
+)
+
+
+def _trusted(digestmod):
+    module = getattr(digestmod, "__module__", None)
+    if not isinstance(module, str):
+        return False
+    return module in _TRUSTED_MODULES or module == "tls" or module.startswith("tls.")
 
 
 def _resolve(digestmod):
     """(``_Digest`` or None, constructor) for a non-str ``digestmod``.
 
-    Like the stdlib, a constructor is called once (a module: ``new(b'')``) to
-    read the hash's ``name``.  When OpenSSL offers that digest with the same
-    sizes, OpenSSL's HMAC is used; otherwise (a custom hash, a BLAKE2 with
-    another digest size) the object HMACs in Python with the constructor,
-    exactly as the stdlib does.
+    Like the stdlib, a hashlib (or ``tls.hashes``) constructor is called once
+    to read the hash's ``name``; when OpenSSL offers that digest with the same
+    sizes, OpenSSL's HMAC is used.  Anything else (other callables, a module
+    with ``new``) gives None: the object HMACs in Python with it.
     """
     try:
         return _CONSTRUCTORS[digestmod], digestmod
     except (KeyError, TypeError):
         pass
-    if callable(digestmod):
-        probe = digestmod()
-    else:
-        probe = digestmod.new(b"")
     d = None
-    name = getattr(probe, "name", None)
-    if isinstance(name, str):
+    if callable(digestmod) and _trusted(digestmod):
+        probe = digestmod()
+        name = getattr(probe, "name", None)
+        if isinstance(name, str):
+            try:
+                d = _digest_by_name(name)
+            except ValueError:
+                d = None
+            if d is not None and (
+                d.digest_size != getattr(probe, "digest_size", None)
+                or d.block_size != getattr(probe, "block_size", None)
+            ):
+                d = None
         try:
-            d = _digest_by_name(name)
-        except ValueError:
-            d = None
-        if d is not None and (
-            d.digest_size != getattr(probe, "digest_size", None)
-            or d.block_size != getattr(probe, "block_size", None)
-        ):
-            d = None
-    try:
-        if len(_CONSTRUCTORS) < _CONSTRUCTORS_MAX:
-            _CONSTRUCTORS[digestmod] = d
-    except TypeError:  # unhashable digestmod
-        pass
+            if len(_CONSTRUCTORS) < _CONSTRUCTORS_MAX:
+                _CONSTRUCTORS[digestmod] = d
+        except TypeError:  # unhashable
+            pass
     return d, digestmod
 
 
@@ -258,7 +271,7 @@ class HMAC:
     __slots__ = ("_d", "_state", "__weakref__")
 
     def __init__(self, key, msg=None, digestmod=""):
-        if not isinstance(key, (bytes, bytearray)):
+        if type(key) is not bytes and not isinstance(key, (bytes, bytearray)):
             raise TypeError(f"key: expected bytes or bytearray, but got {type(key).__name__!r}")
         if not digestmod:
             raise TypeError("Missing required parameter 'digestmod'.")

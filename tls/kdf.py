@@ -82,22 +82,39 @@ def _digest(name):
     return _DIGESTS.setdefault(name, found)
 
 
+# Constructors whose name is a promise (called with no argument they give the
+# plain digest of that name); a lambda or a partial could add a BLAKE2 key or
+# another digest size that a name cannot carry.
+_TRUSTED_MODULES = frozenset(
+    {"hashlib", "_hashlib", "_blake2", "_sha3", "_md5", "_sha1", "_sha256", "_sha512"}
+)
+
+
 def _algorithm_name(algorithm):
-    """A hash name from a name, a hashlib-style constructor, a module with
-    ``new`` or an object with a ``name`` (e.g. cryptography's hashes.SHA256())."""
+    """The hash name of ``algorithm``: a name, a hashlib (or tls.hashes)
+    constructor, or a hash-algorithm object with ``name`` and ``digest_size``
+    (e.g. cryptography's ``hashes.SHA256()``)."""
     if isinstance(algorithm, str):
         return algorithm
     if callable(algorithm):
-        name = getattr(algorithm(), "name", None)
-    elif hasattr(algorithm, "new"):
-        name = getattr(algorithm.new(), "name", None)
+        module = getattr(algorithm, "__module__", None) or ""
+        if not (module in _TRUSTED_MODULES or module == "tls" or module.startswith("tls.")):
+            raise TypeError(
+                "algorithm must be a hash name or a hashlib/tls.hashes constructor; "
+                f"{algorithm!r} may carry parameters a name cannot express"
+            )
+        probe = algorithm()
     else:
-        name = getattr(algorithm, "name", None)
+        probe = algorithm
+    name = getattr(probe, "name", None)
     if not isinstance(name, str):
         raise TypeError(
             "algorithm must be a hash name, a hashlib constructor or a hash object, "
             f"not {type(algorithm).__name__!r}"
         )
+    size = getattr(probe, "digest_size", None)
+    if size is not None and size != _digest(name)[1]:
+        raise ValueError(f"unsupported hash {name} with a {size}-byte digest")
     return name
 
 
