@@ -55,8 +55,18 @@ def test_versions_and_lists():
 
 
 def _run(*args):
-    # -I keeps the current directory (the source tree) off sys.path: the installed tls is what runs.
-    return subprocess.run([sys.executable, "-I", *args], capture_output=True, text=True, check=True).stdout
+    """Run this interpreter on the very tls these tests import (installed or built in
+    place), from a directory where no source tree can shadow it."""
+    import os
+    import tempfile
+
+    import tls
+
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tls.__file__))))
+    with tempfile.TemporaryDirectory() as cwd:
+        return subprocess.run(
+            [sys.executable, *args], capture_output=True, text=True, check=True, cwd=cwd, env=env
+        ).stdout
 
 
 def test_import_changes_nothing_outside_tls():

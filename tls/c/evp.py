@@ -56,8 +56,6 @@ int EVP_MAC_final(EVP_MAC_CTX *, unsigned char *, size_t *, size_t);
 
 int tls_digest_oneshot(const EVP_MD *, const void *, size_t, unsigned char *, size_t, int);
 int tls_digest_final_copy(const EVP_MD_CTX *, unsigned char *, size_t, int);
-int tls_mac_oneshot(const EVP_MAC_CTX *, const unsigned char *, size_t,
-                    const void *, size_t, unsigned char *, size_t);
 int tls_mac_final_copy(const EVP_MAC_CTX *, unsigned char *, size_t);
 size_t tls_list_names(int, char *, size_t);
 
@@ -70,6 +68,10 @@ int EVP_MD_get_type(const EVP_MD *);
 int tls_digest_oneshot_ctx(EVP_MD_CTX *, const EVP_MD *, const void *, size_t, unsigned char *);
 EVP_MD_CTX *tls_digest_start(const EVP_MD *, const void *, size_t, const void *, size_t);
 /* --- end of tls.hashes additions --- */
+
+/* tls.hmac: RFC 2104 HMAC of one message over a fetched EVP_MD, one crossing. */
+int tls_hmac_md_oneshot(const EVP_MD *, const unsigned char *, size_t,
+                        const void *, size_t, unsigned char *, size_t);
 """
 
 CUSTOMIZATIONS = """
@@ -138,26 +140,6 @@ static int tls_digest_final_copy(const EVP_MD_CTX *ctx, unsigned char *out,
     return ok;
 }
 
-/* MAC of one message from an unkeyed template context (algorithm and digest
-   already set): duplicate, key, update, finish, free. */
-static int tls_mac_oneshot(const EVP_MAC_CTX *template,
-                           const unsigned char *key, size_t keylen,
-                           const void *data, size_t len,
-                           unsigned char *out, size_t outlen)
-{
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(template);
-    size_t written = 0;
-    int ok;
-    if (ctx == NULL)
-        return 0;
-    ok = EVP_MAC_init(ctx, key, keylen, NULL)
-         && EVP_MAC_update(ctx, data, len)
-         && EVP_MAC_final(ctx, out, &written, outlen)
-         && written == outlen;
-    EVP_MAC_CTX_free(ctx);
-    return ok;
-}
-
 static int tls_mac_final_copy(const EVP_MAC_CTX *ctx, unsigned char *out,
                               size_t outlen)
 {
@@ -168,6 +150,59 @@ static int tls_mac_final_copy(const EVP_MAC_CTX *ctx, unsigned char *out,
         return 0;
     ok = EVP_MAC_final(tmp, out, &written, outlen) && written == outlen;
     EVP_MAC_CTX_free(tmp);
+    return ok;
+}
+
+/* tls.hmac (hmac branch): RFC 2104 HMAC of one message over an already
+   fetched EVP_MD, with one EVP_MD_CTX in one crossing.  The EVP_MAC route
+   (tls_mac_oneshot: dup a template, key it, update, final) costs about twice
+   as much per small message: the dup and the key schedule allocate and set
+   up three digest contexts.  Key material is cleansed before returning. */
+#define TLS_HMAC_MAX_BLOCK 256
+static int tls_hmac_md_oneshot(const EVP_MD *md,
+                               const unsigned char *key, size_t keylen,
+                               const void *data, size_t len,
+                               unsigned char *out, size_t outlen)
+{
+    unsigned char pad[TLS_HMAC_MAX_BLOCK], inner[EVP_MAX_MD_SIZE];
+    unsigned int innerlen = 0, written = 0;
+    int block = EVP_MD_get_block_size(md), ok = 0, i;
+    EVP_MD_CTX *ctx;
+
+    if (block <= 0 || block > TLS_HMAC_MAX_BLOCK
+        || EVP_MD_get_size(md) <= 0 || outlen != (size_t)EVP_MD_get_size(md)
+        || (EVP_MD_get_flags(md) & EVP_MD_FLAG_XOF))
+        return 0;
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return 0;
+    memset(pad, 0, sizeof(pad));
+    if (keylen > (size_t)block) {   /* K = H(key) for keys longer than a block */
+        if (!EVP_DigestInit_ex2(ctx, md, NULL)
+            || !EVP_DigestUpdate(ctx, key, keylen)
+            || !EVP_DigestFinal_ex(ctx, pad, NULL))
+            goto end;
+    } else if (keylen > 0) {
+        memcpy(pad, key, keylen);
+    }
+    for (i = 0; i < block; i++)
+        pad[i] ^= 0x36;
+    if (!EVP_DigestInit_ex2(ctx, md, NULL)
+        || !EVP_DigestUpdate(ctx, pad, block)
+        || !EVP_DigestUpdate(ctx, data, len)
+        || !EVP_DigestFinal_ex(ctx, inner, &innerlen))
+        goto end;
+    for (i = 0; i < block; i++)
+        pad[i] ^= 0x36 ^ 0x5c;
+    ok = EVP_DigestInit_ex2(ctx, md, NULL)
+         && EVP_DigestUpdate(ctx, pad, block)
+         && EVP_DigestUpdate(ctx, inner, innerlen)
+         && EVP_DigestFinal_ex(ctx, out, &written)
+         && written == outlen;
+end:
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(inner, sizeof(inner));
+    EVP_MD_CTX_free(ctx);
     return ok;
 }
 

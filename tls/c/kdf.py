@@ -19,6 +19,10 @@ const OSSL_PARAM *EVP_KDF_settable_ctx_params(const EVP_KDF *);
 EVP_KDF_CTX *EVP_KDF_CTX_new(EVP_KDF *);
 void EVP_KDF_CTX_free(EVP_KDF_CTX *);
 int EVP_KDF_derive(EVP_KDF_CTX *, unsigned char *, size_t, const OSSL_PARAM *);
+
+/* tls.kdf (hmac branch): set parameters apart from deriving, so a rejected
+   parameter and a failed derivation give different errors. */
+int EVP_KDF_CTX_set_params(EVP_KDF_CTX *, const OSSL_PARAM *);
 """
 
 CUSTOMIZATIONS = ""
