@@ -854,3 +854,15 @@ def test_stdlib_hmac_accepts_the_constructors():
         ours, ref = getattr(hashes, name), getattr(hashlib, name)
         assert hmac.new(b"k" * 200, b"msg", ours).digest() == hmac.new(b"k" * 200, b"msg", ref).digest()
         assert hmac.digest(b"k", b"msg", ours) == hmac.digest(b"k", b"msg", ref)
+
+
+def test_kdfs_reexported_like_hashlib():
+    assert hashes.pbkdf2_hmac("sha256", b"pw", b"salt", 3, 40) == hashlib.pbkdf2_hmac(
+        "sha256", b"pw", b"salt", 3, 40
+    )
+    got = hashes.scrypt(b"pw", salt=b"salt", n=16, r=1, p=1, dklen=24)
+    # RFC 7914's first vector is for an empty password and salt; check ours against it too.
+    assert hashes.scrypt(b"", salt=b"", n=16, r=1, p=1, dklen=64).hex().startswith("77d6576238657b20")
+    if hasattr(hashlib, "scrypt"):
+        assert got == hashlib.scrypt(b"pw", salt=b"salt", n=16, r=1, p=1, dklen=24)
+    assert {"pbkdf2_hmac", "scrypt"} <= set(hashes.__all__)

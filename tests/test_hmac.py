@@ -442,3 +442,18 @@ def test_hashlib_constructors_use_openssl(name):
     h = tls.hmac.new(b"k", b"msg", cons)
     assert h._d is not None  # OpenSSL's HMAC, not the Python fallback
     assert h.digest() == hmac.new(b"k", b"msg", cons).digest()
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "sha256", "sha512", "sha3_256", "blake2b"])
+def test_tls_hashes_constructors_as_digestmod(name):
+    from tls import hashes
+
+    key, msg = b"k" * 70, b"message" * 30
+    expected = hmac.new(key, msg, name).digest()
+    ctor = getattr(hashes, name)
+    assert tls.hmac.new(key, msg, ctor).digest() == expected
+    assert tls.hmac.digest(key, msg, ctor) == expected
+    h = tls.hmac.new(key, digestmod=ctor)
+    h.update(msg[:5])
+    h.update(msg[5:])
+    assert h.digest() == expected and h.name == f"hmac-{name}"

@@ -30,7 +30,7 @@ Deviations from CPython 3.11's hashlib, all deliberate:
   one Python frame less per object on CPython;
 - ``sha512_224`` and ``sha512_256`` constructors exist as well.
 
-``pbkdf2_hmac`` and ``scrypt`` live in :mod:`tls.kdf`.
+``pbkdf2_hmac`` and ``scrypt`` live in :mod:`tls.kdf` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ from __future__ import annotations
 import _thread
 from operator import index as _index
 
+from tls import _digests
 from tls._binding import clear_errors, ffi, lib, openssl_assert, raise_error
 from tls._binding import list_names as _binding_list_names
+from tls.kdf import pbkdf2_hmac, scrypt  # hashlib has them too
 
 __all__ = (
     "md5",
@@ -60,6 +62,8 @@ __all__ = (
     "algorithms_guaranteed",
     "algorithms_available",
     "file_digest",
+    "pbkdf2_hmac",
+    "scrypt",
 )
 
 algorithms_guaranteed = {  # a plain set, like hashlib's
@@ -86,62 +90,8 @@ _MAX_MD_SIZE = lib.EVP_MAX_MD_SIZE
 # over (no copy, and nothing of the caller's is kept).
 _COPY_LIMIT = 4096
 
-# hashlib's names -> the OpenSSL name CPython's _hashlib fetches; CPython
-# indexes its name and, for most, an upper-case alias (py_hashes in _hashopenssl.c).
-_FETCH_NAMES = {}
-for _py, _alias, _ossl in (
-    ("md5", "MD5", "MD5"),
-    ("sha1", "SHA1", "SHA1"),
-    ("sha224", "SHA224", "SHA224"),
-    ("sha256", "SHA256", "SHA256"),
-    ("sha384", "SHA384", "SHA384"),
-    ("sha512", "SHA512", "SHA512"),
-    ("sha512_224", "SHA512_224", "SHA512-224"),
-    ("sha512_256", "SHA512_256", "SHA512-256"),
-    ("sha3_224", None, "SHA3-224"),
-    ("sha3_256", None, "SHA3-256"),
-    ("sha3_384", None, "SHA3-384"),
-    ("sha3_512", None, "SHA3-512"),
-    ("shake_128", "SHAKE128", "SHAKE128"),
-    ("shake_256", "SHAKE256", "SHAKE256"),
-    ("blake2s", "BLAKE2s256", "BLAKE2s256"),
-    ("blake2b", "BLAKE2b512", "BLAKE2b512"),
-):
-    _FETCH_NAMES[_py] = _ossl
-    if _alias:
-        _FETCH_NAMES[_alias] = _ossl
-
-# OpenSSL's canonical names (and aliases) -> hashlib's names.  Anything else is
-# reported lower-cased, which is what CPython's long-name lookup gives too
-# ("md5-sha1", "sm3", "md4", "whirlpool", "mdc2").
-_PY_NAMES = {}
-for _py, _names in (
-    ("md5", "MD5 SSL3-MD5"),
-    ("sha1", "SHA1 SHA-1 SSL3-SHA1"),
-    ("sha224", "SHA2-224 SHA-224 SHA224"),
-    ("sha256", "SHA2-256 SHA-256 SHA256"),
-    ("sha384", "SHA2-384 SHA-384 SHA384"),
-    ("sha512", "SHA2-512 SHA-512 SHA512"),
-    ("sha512_224", "SHA2-512/224 SHA-512/224 SHA512-224"),
-    ("sha512_256", "SHA2-512/256 SHA-512/256 SHA512-256"),
-    ("sha3_224", "SHA3-224"),
-    ("sha3_256", "SHA3-256"),
-    ("sha3_384", "SHA3-384"),
-    ("sha3_512", "SHA3-512"),
-    ("shake_128", "SHAKE-128 SHAKE128"),
-    ("shake_256", "SHAKE-256 SHAKE256"),
-    ("blake2b", "BLAKE2B-512 BLAKE2b512"),
-    ("blake2s", "BLAKE2S-256 BLAKE2s256"),
-    ("ripemd160", "RIPEMD-160 RIPEMD160 RIPEMD RMD160"),
-):
-    for _n in _names.split():
-        _PY_NAMES[_n.upper()] = _py
-del _py, _alias, _ossl, _names, _n
-
-
 def _py_name(md):
-    ossl = ffi.string(lib.EVP_MD_get0_name(md)).decode("ascii", "replace")
-    return _PY_NAMES.get(ossl.upper(), ossl.lower())
+    return _digests.python_name(ffi.string(lib.EVP_MD_get0_name(md)).decode("ascii", "replace"))
 
 
 # --------------------------------------------------------------------------
@@ -202,7 +152,7 @@ def _algorithm(name, usedforsecurity=True):
         return alg
     if not isinstance(name, str) or "\0" in name:
         raise TypeError("name must be a string")
-    ossl = _FETCH_NAMES.get(name)
+    ossl = _digests.known_fetch_name(name)
     # OpenSSL's own names are case-insensitive: cache them under their upper
     # case only (a key of their own, never one of hashlib's names), so the
     # cache stays bounded whatever spellings callers use.

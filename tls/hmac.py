@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import warnings as _warnings
 
+from tls import _digests
 from tls._binding import clear_errors, ffi, lib, raise_error
 
 __all__ = ["HMAC", "compare_digest", "digest", "digest_size", "new"]
@@ -39,31 +40,6 @@ _NULL = ffi.NULL
 # OSSL_PARAM keeps a pointer to its key: it must outlive the call (on PyPy a
 # bytes argument is a temporary copy), so the key lives in a cdata of its own.
 _DIGEST_KEY = ffi.new("char[]", b"digest")
-
-# hashlib's names that OpenSSL does not know under the same spelling
-# (CPython's py_digest_by_name table, case-sensitive as there).
-_OPENSSL_NAMES = {
-    "md5": "MD5",
-    "sha1": "SHA1",
-    "sha224": "SHA2-224",
-    "sha256": "SHA2-256",
-    "sha384": "SHA2-384",
-    "sha512": "SHA2-512",
-    "sha512_224": "SHA2-512/224",
-    "sha512_256": "SHA2-512/256",
-    "sha3_224": "SHA3-224",
-    "sha3_256": "SHA3-256",
-    "sha3_384": "SHA3-384",
-    "sha3_512": "SHA3-512",
-    "shake_128": "SHAKE-128",
-    "shake_256": "SHAKE-256",
-    "blake2b": "BLAKE2B-512",
-    "blake2s": "BLAKE2S-256",
-}
-# OpenSSL's canonical name -> the name hashlib (and hmac's ``name``) uses.
-_PY_NAMES = {v: k for k, v in _OPENSSL_NAMES.items()}
-_PY_NAMES.update({"RIPEMD-160": "ripemd160", "RIPEMD160": "ripemd160"})
-
 
 def _fetch_hmac():
     mac = lib.EVP_MAC_fetch(_NULL, b"HMAC", _NULL)
@@ -102,7 +78,7 @@ def _unsupported(name):
 def _make_digest(name):
     """Fetch ``name``, check it suits HMAC, build its template context."""
     global _HMAC
-    ossl_name = _OPENSSL_NAMES.get(name, name)
+    ossl_name = _digests.fetch_name(name)
     try:
         encoded = ossl_name.encode("ascii")
     except UnicodeEncodeError:
@@ -144,7 +120,7 @@ def _make_digest(name):
         lib.EVP_MAC_CTX_free(probe)
     if not size or size != lib.EVP_MD_get_size(md) or block != lib.EVP_MD_get_block_size(md):
         raise _unsupported(name)
-    return _Digest(md, template, size, block, _PY_NAMES.get(canonical, canonical.lower()))
+    return _Digest(md, template, size, block, _digests.python_name(canonical))
 
 
 def _digest_by_name(name):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 import threading
 
+from tls import _digests
 from tls._binding import clear_errors, ffi, lib, raise_error
 from tls.exceptions import UnsupportedAlgorithm
 
@@ -36,25 +37,6 @@ def _key(name):
 
 
 # --- digests ------------------------------------------------------------------
-# hashlib's names that OpenSSL spells differently (CPython's table).
-_OPENSSL_NAMES = {
-    "md5": "MD5",
-    "sha1": "SHA1",
-    "sha224": "SHA2-224",
-    "sha256": "SHA2-256",
-    "sha384": "SHA2-384",
-    "sha512": "SHA2-512",
-    "sha512_224": "SHA2-512/224",
-    "sha512_256": "SHA2-512/256",
-    "sha3_224": "SHA3-224",
-    "sha3_256": "SHA3-256",
-    "sha3_384": "SHA3-384",
-    "sha3_512": "SHA3-512",
-    "shake_128": "SHAKE-128",
-    "shake_256": "SHAKE-256",
-    "blake2b": "BLAKE2B-512",
-    "blake2s": "BLAKE2S-256",
-}
 _DIGESTS = {}  # name as given -> (OpenSSL canonical name as a cdata, digest size)
 
 
@@ -63,7 +45,7 @@ def _digest(name):
     found = _DIGESTS.get(name)
     if found is not None:
         return found
-    ossl = _OPENSSL_NAMES.get(name, name)
+    ossl = _digests.fetch_name(name)
     try:
         encoded = ossl.encode("ascii")
     except UnicodeEncodeError:
