@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vectors import path, unhex
+from vectors import load_cavp, path, unhex
 
 
 def load_gcm(*parts):
@@ -10,34 +10,17 @@ def load_gcm(*parts):
 
     Each record has bytes under ``key``, ``iv``, ``pt``, ``aad``, ``ct``, ``tag``
     (``pt`` is None for a record marked ``FAIL``), and ``fail`` (bool).  The
-    ``[Keylen = ...]`` style headers are kept as ints under ``keylen``, ``ivlen``,
-    ``ptlen``, ``aadlen``, ``taglen`` (bits).
+    section headers are ints under ``keylen``, ``ivlen``, ``ptlen``, ``aadlen``,
+    ``taglen`` (bits).
     """
     records = []
-    section = {}
-    current = None
-    with open(path(*parts), encoding="utf-8") as fh:
-        for raw in fh:
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("[") and line.endswith("]"):
-                key, _, value = line[1:-1].partition("=")
-                section[key.strip().lower()] = int(value)
-                continue
-            if line == "FAIL":
-                current["fail"] = True
-                current["pt"] = None
-                continue
-            key, sep, value = line.partition("=")
-            if not sep:
-                continue
-            key = key.strip().lower()
-            if key == "count":
-                current = dict(section, fail=False)
-                records.append(current)
-                continue
-            current[key] = unhex(value.strip())
+    for raw in load_cavp(*parts):
+        record = {k: int(raw[k]) for k in ("keylen", "ivlen", "ptlen", "aadlen", "taglen")}
+        record.update({k: unhex(raw.get(k, "")) for k in ("key", "iv", "pt", "aad", "ct", "tag")})
+        record["fail"] = raw["fail"]
+        if record["fail"]:
+            record["pt"] = None
+        records.append(record)
     return records
 
 
