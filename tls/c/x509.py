@@ -68,6 +68,8 @@ static const unsigned int X509_CHECK_FLAG_MULTI_LABEL_WILDCARDS;
 static const unsigned int X509_CHECK_FLAG_SINGLE_LABEL_SUBDOMAINS;
 
 static const int V_ASN1_UTF8STRING;
+static const int X509_R_CERT_ALREADY_IN_HASH_TABLE;
+static const int ASN1_R_HEADER_TOO_LONG;
 static const int V_ASN1_GENERALIZEDTIME;
 """
 
@@ -97,6 +99,11 @@ ASN1_STRING *X509_NAME_ENTRY_get_data(const X509_NAME_ENTRY *);
 int X509_NAME_ENTRY_set(const X509_NAME_ENTRY *);
 
 /* ASN.1 */
+ASN1_OBJECT *OBJ_txt2obj(const char *, int);
+ASN1_OBJECT *OBJ_nid2obj(int);
+void ASN1_OBJECT_free(ASN1_OBJECT *);
+ASN1_OCTET_STRING *a2i_IPADDRESS(const char *);
+void ASN1_OCTET_STRING_free(ASN1_OCTET_STRING *);
 int OBJ_obj2txt(char *, int, const ASN1_OBJECT *, int);
 int OBJ_obj2nid(const ASN1_OBJECT *);
 const char *OBJ_nid2ln(int);
