@@ -130,6 +130,7 @@ _DEFAULT_CIPHERS = (
 _LOCATION = "_ssl.c:0"
 
 _INT_MAX = 2**31 - 1
+_PASSWORD_CB = ffi.addressof(lib, "tls_pem_password_cb")
 
 # --------------------------------------------------------------------------- exceptions
 _std = _stdlib_ssl
@@ -588,7 +589,7 @@ class _SSLContext:
         keep = use_password(pw_data) if pw_data is not None else None
         old_cb = lib.SSL_CTX_get_default_passwd_cb(ctx)
         old_ud = lib.SSL_CTX_get_default_passwd_cb_userdata(ctx)
-        lib.SSL_CTX_set_default_passwd_cb(ctx, lib.tls_pem_password_cb)
+        lib.SSL_CTX_set_default_passwd_cb(ctx, _PASSWORD_CB)
         lib.SSL_CTX_set_default_passwd_cb_userdata(ctx, pw)
         try:
             ffi.errno = 0
@@ -659,7 +660,7 @@ class _SSLContext:
         try:
             while True:
                 if pem:
-                    cert = lib.PEM_read_bio_X509(bio, ffi.NULL, lib.tls_pem_password_cb, ffi.NULL)
+                    cert = lib.PEM_read_bio_X509(bio, ffi.NULL, _PASSWORD_CB, ffi.NULL)
                 else:
                     if lib.BIO_ctrl_pending(bio) == 0:
                         break
@@ -973,7 +974,7 @@ class _SSLSocket:
         if buffer is not None:
             try:
                 dest = ffi.from_buffer(buffer, require_writable=True)
-            except TypeError:
+            except (TypeError, BufferError):
                 raise TypeError(
                     f"read() argument 2 must be read-write bytes-like object, not {type(buffer).__name__}"
                 ) from None

@@ -1,0 +1,384 @@
+"""tls.ssl against the stdlib ssl over memory BIOs: handshakes, data, ALPN, client
+certificates, unwrap, certificate verification failures."""
+
+import ssl as std
+
+import pytest
+from ssl_certs import PASSWORD, Pair, session_certs
+
+import tls.ssl as tssl
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    return session_certs(tmp_path_factory)
+
+
+def client_ctx(mod, certs, version=None, cafile=None):
+    ctx = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile or certs.ca)
+    if version is not None:
+        ctx.maximum_version = getattr(mod.TLSVersion, version)
+    return ctx
+
+
+def server_ctx(mod, certs, kind="rsa", version=None):
+    ctx = mod.SSLContext(mod.PROTOCOL_TLS_SERVER)
+    if kind == "rsa":
+        ctx.load_cert_chain(certs.server, certs.server_key)
+    else:
+        ctx.load_cert_chain(certs.server_ec, certs.server_ec_key)
+    if version is not None:
+        ctx.maximum_version = getattr(mod.TLSVersion, version)
+    return ctx
+
+
+# (client module, server module, MemoryBIO class for the tls side)
+SIDES = [
+    pytest.param(tssl, std, None, id="tls-client/std-server"),
+    pytest.param(std, tssl, None, id="std-client/tls-server"),
+    pytest.param(tssl, tssl, None, id="tls-both"),
+    pytest.param(tssl, std, std.MemoryBIO, id="tls-client-on-std-bios/std-server"),
+    pytest.param(std, tssl, std.MemoryBIO, id="std-client/tls-server-on-std-bios"),
+]
+
+
+def make_pair(cmod, smod, bio, cctx, sctx, **kw):
+    cbio = bio if (bio is not None and cmod is tssl) else None
+    sbio = bio if (bio is not None and smod is tssl) else None
+    return Pair(cctx, sctx, client_bio=cbio, server_bio=sbio, **kw)
+
+
+@pytest.mark.parametrize("cmod,smod,bio", SIDES)
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+@pytest.mark.parametrize("kind", ["rsa", "ec"])
+def test_handshake_matrix(certs, cmod, smod, bio, version, kind):
+    pair = make_pair(cmod, smod, bio, client_ctx(cmod, certs, version), server_ctx(smod, certs, kind))
+    tls_side = pair.client if cmod is tssl else pair.server
+    assert tls_side.version() is None and tls_side.cipher() is None
+    pair.handshake()
+    expected = version.replace("_", ".")
+    assert pair.client.version() == pair.server.version() == expected
+    assert pair.client.cipher() == pair.server.cipher()
+    name, proto, bits = pair.client.cipher()
+    assert proto == expected and bits >= 128
+    if kind == "ec":
+        assert version == "TLSv1_3" or "ECDSA" in name
+    else:
+        assert version == "TLSv1_3" or "RSA" in name
+    assert pair.client.selected_alpn_protocol() is None
+    assert pair.server.getpeercert() is None  # no client certificate asked for
+    assert pair.client.server_side is False and pair.server.server_side is True
+    assert pair.client.server_hostname == "localhost" and pair.server.server_hostname is None
+    with open(certs.server if kind == "rsa" else certs.server_ec) as f:
+        der = std.PEM_cert_to_DER_cert(f.read())
+    assert pair.client.getpeercert(binary_form=True) == der
+    # data both ways
+    assert pair.send(pair.client, pair.server, b"ping") == b"ping"
+    assert pair.send(pair.server, pair.client, b"pong" * 1000) == b"pong" * 1000
+
+
+@pytest.mark.parametrize("cmod,smod,bio", SIDES)
+def test_one_mebibyte_in_pieces(certs, cmod, smod, bio):
+    pair = make_pair(cmod, smod, bio, client_ctx(cmod, certs), server_ctx(smod, certs))
+    pair.handshake()
+    data = bytes(range(256)) * 4096
+    assert pair.send(pair.client, pair.server, data, chunk=10000, read_size=7000) == data
+    assert pair.send(pair.server, pair.client, bytearray(data), chunk=65536) == data
+
+
+@pytest.mark.parametrize("bio", [tssl.MemoryBIO, std.MemoryBIO])
+def test_read_into_buffer_and_pending(certs, bio):
+    pair = Pair(client_ctx(tssl, certs), server_ctx(std, certs), client_bio=bio)
+    pair.handshake()
+    pair.server.write(b"x" * 5000)
+    pair.transfer()
+    buf = bytearray(100)
+    assert pair.client.read(10, buf) == 10
+    assert bytes(buf[:10]) == b"x" * 10
+    assert pair.client.pending() == 4990
+    assert pair.client.read(-1, buf) == 100  # len <= 0 means the buffer's size
+    mv = memoryview(bytearray(8000))
+    assert pair.client.read(0, mv) == 4890
+    assert pair.client.read(0) == b""
+    with pytest.raises(tssl.SSLWantReadError):
+        pair.client.read(10, buf)
+    with pytest.raises(TypeError):
+        pair.client.read(10, b"immutable")
+
+
+def test_stdlib_getpeercert_differential(certs):
+    for kind in ("rsa", "ec"):
+        results = []
+        for cmod in (tssl, std):
+            pair = Pair(client_ctx(cmod, certs), server_ctx(std, certs, kind))
+            pair.handshake()
+            results.append(pair.client.getpeercert())
+        assert results[0] == results[1]
+        assert set(results[0]) >= {"subject", "issuer", "version", "serialNumber", "notBefore", "notAfter",
+                                   "subjectAltName"}
+    # the client certificate, seen by the server
+    outcomes = []
+    for smod in (tssl, std):
+        sctx = server_ctx(smod, certs)
+        sctx.verify_mode = smod.CERT_REQUIRED
+        sctx.load_verify_locations(certs.ca)
+        cctx = client_ctx(std, certs)
+        cctx.load_cert_chain(certs.client, certs.client_key)
+        pair = Pair(cctx, sctx)
+        pair.handshake()
+        outcomes.append(pair.server.getpeercert())
+    assert outcomes[0] == outcomes[1]
+    assert ("email", "client@example.com") in outcomes[0]["subjectAltName"]
+
+
+def test_getpeercert_unverified_is_empty(certs):
+    cctx = tssl.SSLContext(tssl.PROTOCOL_TLS_CLIENT)
+    cctx.check_hostname = False
+    cctx.verify_mode = tssl.CERT_NONE
+    pair = Pair(cctx, server_ctx(std, certs))
+    pair.handshake()
+    assert pair.client.getpeercert() == {}
+    assert pair.client.getpeercert(True)
+
+
+@pytest.mark.parametrize("cmod,smod,bio", SIDES)
+@pytest.mark.parametrize(
+    "client_protos,server_protos,expected",
+    [(["h2", "http/1.1"], ["http/1.1", "h2"], "http/1.1"), (["h2"], ["spdy/3"], None), ([], ["h2"], None)],
+)
+def test_alpn(certs, cmod, smod, bio, client_protos, server_protos, expected):
+    cctx, sctx = client_ctx(cmod, certs), server_ctx(smod, certs)
+    cctx.set_alpn_protocols(client_protos)
+    sctx.set_alpn_protocols(server_protos)
+    pair = make_pair(cmod, smod, bio, cctx, sctx)
+    pair.handshake()
+    assert pair.client.selected_alpn_protocol() == expected
+    assert pair.server.selected_alpn_protocol() == expected
+
+
+@pytest.mark.parametrize("cmod,smod,bio", SIDES)
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_client_certificate_required(certs, cmod, smod, bio, version):
+    sctx = server_ctx(smod, certs, version=version)
+    sctx.verify_mode = smod.CERT_REQUIRED
+    sctx.load_verify_locations(certs.ca)
+    cctx = client_ctx(cmod, certs)
+    cctx.load_cert_chain(certs.client, certs.client_key)
+    pair = make_pair(cmod, smod, bio, cctx, sctx)
+    pair.handshake()
+    peer = pair.server.getpeercert()
+    assert ((("commonName", "client"),)) in peer["subject"]
+
+    # without a client certificate the server refuses the handshake
+    pair = make_pair(cmod, smod, bio, client_ctx(cmod, certs), sctx)
+    with pytest.raises(std.SSLError) as info:
+        pair.handshake()
+        pair.send(pair.client, pair.server, b"x")  # TLS 1.3: the client learns it on its first read
+    assert info.value.reason in ("PEER_DID_NOT_RETURN_A_CERTIFICATE", "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+                                 "SSLV3_ALERT_HANDSHAKE_FAILURE")
+
+
+def _unwrap_script(pair):
+    """Both sides shut down; returns what each step did (for a differential check)."""
+    out = []
+
+    def step(name, fn):
+        try:
+            result = fn()
+            out.append((name, result))
+        except std.SSLError as exc:
+            out.append((name, type(exc).__name__.replace("tls.", "")))
+
+    pair.send(pair.client, pair.server, b"before close")
+    step("client.unwrap", pair.client.unwrap)
+    pair.transfer()
+    step("server.read", lambda: pair.server.read(100))
+    step("server.unwrap", pair.server.unwrap)
+    pair.transfer()
+    step("client.unwrap", pair.client.unwrap)
+    step("client.read", lambda: pair.client.read(100))
+    return out
+
+
+@pytest.mark.parametrize("cmod,smod,bio", SIDES)
+def test_unwrap_matches_stdlib(certs, cmod, smod, bio):
+    reference = Pair(client_ctx(std, certs), server_ctx(std, certs))
+    reference.handshake()
+    expected = _unwrap_script(reference)
+    pair = make_pair(cmod, smod, bio, client_ctx(cmod, certs), server_ctx(smod, certs))
+    pair.handshake()
+    assert _unwrap_script(pair) == expected
+    assert expected[0] == ("client.unwrap", "SSLWantReadError"), expected
+
+
+def test_eof_without_close_notify(certs):
+    for bio in (tssl.MemoryBIO, std.MemoryBIO):
+        pair = Pair(client_ctx(tssl, certs), server_ctx(std, certs), client_bio=bio)
+        pair.handshake()
+        pair.c_in.write_eof()
+        with pytest.raises(tssl.SSLEOFError) as info:
+            pair.client.read(10)
+        assert isinstance(info.value, std.SSLEOFError)
+        assert info.value.errno == tssl.SSL_ERROR_EOF
+
+
+# ----------------------------------------------------------------------------- verification failures
+def _failure(mod, certs, cert, key, hostname="localhost", cafile=None, bio=None):
+    sctx = std.SSLContext(std.PROTOCOL_TLS_SERVER)
+    sctx.load_cert_chain(cert, key)
+    cctx = client_ctx(mod, certs, cafile=cafile)
+    pair = Pair(cctx, sctx, client_bio=bio if mod is tssl else None, server_hostname=hostname)
+    with pytest.raises(std.SSLCertVerificationError) as info:
+        pair.handshake()
+    return info.value
+
+
+def _strip_location(text):
+    return text.rsplit(" (", 1)[0]
+
+
+@pytest.mark.parametrize("bio", [None, std.MemoryBIO])
+@pytest.mark.parametrize(
+    "case,code",
+    [
+        ("self_signed", 18),  # X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+        ("unknown_ca", 20),  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        ("wrong_host", 62),  # X509_V_ERR_HOSTNAME_MISMATCH
+        ("wrong_ip", 64),  # X509_V_ERR_IP_ADDRESS_MISMATCH
+        ("expired", 10),  # X509_V_ERR_CERT_HAS_EXPIRED
+    ],
+)
+def test_bad_certificates_rejected(certs, bio, case, code):
+    args = {
+        "self_signed": (certs.self_signed, certs.self_signed_key),
+        "unknown_ca": (certs.unknown_server, certs.unknown_server_key),
+        "wrong_host": (certs.server, certs.server_key, "example.com"),
+        "wrong_ip": (certs.server, certs.server_key, "127.0.0.2"),
+        "expired": (certs.expired, certs.expired_key),
+    }[case]
+    if args[0] is None:
+        pytest.skip("this openssl CLI cannot make a back-dated certificate")
+    ours = _failure(tssl, certs, *args, bio=bio)
+    theirs = _failure(std, certs, *args)
+    assert isinstance(ours, tssl.SSLCertVerificationError)
+    assert isinstance(ours, tssl.CertificateError) and isinstance(ours, ValueError)
+    assert ours.verify_code == theirs.verify_code == code
+    assert ours.verify_message == theirs.verify_message
+    assert (ours.library, ours.reason) == (theirs.library, theirs.reason) == ("SSL", "CERTIFICATE_VERIFY_FAILED")
+    assert _strip_location(str(ours)) == _strip_location(str(theirs))
+    assert ours.errno == theirs.errno == 1
+    if case == "wrong_host":
+        assert ours.verify_message == "Hostname mismatch, certificate is not valid for 'example.com'."
+
+
+def test_ip_address_hostname_accepted(certs):
+    for host in ("127.0.0.1", "::1"):
+        pair = Pair(client_ctx(tssl, certs), server_ctx(std, certs), server_hostname=host)
+        pair.handshake()
+        assert pair.client.server_hostname == host
+
+
+def test_hostname_check_can_be_disabled(certs):
+    cctx = client_ctx(tssl, certs)
+    cctx.check_hostname = False
+    pair = Pair(cctx, server_ctx(std, certs), server_hostname="example.com")
+    pair.handshake()
+    assert pair.client.verify_mode if hasattr(pair.client, "verify_mode") else True
+
+
+def test_idna_hostname_is_encoded(certs):
+    pair = Pair(client_ctx(tssl, certs), server_ctx(std, certs), server_hostname="bücher.example")
+    assert pair.client.server_hostname == "xn--bcher-kva.example"
+    with pytest.raises(tssl.SSLCertVerificationError) as info:
+        pair.handshake()
+    assert "xn--bcher-kva.example" in info.value.verify_message
+
+
+# ----------------------------------------------------------------------------- bad input on objects
+def test_wrap_bio_bad_input(certs):
+    cctx = client_ctx(tssl, certs)
+    sctx = server_ctx(tssl, certs)
+    a, b = tssl.MemoryBIO(), tssl.MemoryBIO()
+    with pytest.raises(TypeError):
+        cctx.wrap_bio(1, b)
+    with pytest.raises(TypeError):
+        cctx.wrap_bio(a, "x")
+    with pytest.raises(ValueError, match="leading dot"):
+        cctx.wrap_bio(a, b, server_hostname="")
+    with pytest.raises(UnicodeError):
+        cctx.wrap_bio(a, b, server_hostname=".example")
+    # CPython's messages (PyPy's stdlib does not check this at all)
+    for ctx, side, text in (
+        (cctx, True, "Cannot create a server socket with a PROTOCOL_TLS_CLIENT context"),
+        (sctx, False, "Cannot create a client socket with a PROTOCOL_TLS_SERVER context"),
+    ):
+        with pytest.raises(tssl.SSLError) as ours:
+            ctx.wrap_bio(a, b, server_side=side, server_hostname="localhost" if not side else None)
+        assert _strip_location(str(ours.value)) == text
+    with pytest.raises(TypeError):
+        tssl.SSLObject()
+
+
+def test_operations_before_handshake(certs):
+    obj = client_ctx(tssl, certs).wrap_bio(tssl.MemoryBIO(), tssl.MemoryBIO(), server_hostname="localhost")
+    ref = client_ctx(std, certs).wrap_bio(std.MemoryBIO(), std.MemoryBIO(), server_hostname="localhost")
+    for o in (obj, ref):
+        with pytest.raises(std.SSLWantReadError):
+            o.read()
+        with pytest.raises(std.SSLWantReadError):
+            o.write(b"x")
+        with pytest.raises(ValueError, match="handshake not done yet"):
+            o.getpeercert()
+        with pytest.raises(ValueError, match="size should not be negative"):
+            o.read(-1)
+        assert o.pending() == 0 and o.selected_alpn_protocol() is None
+    assert obj.cipher() is None and obj.version() is None  # PyPy's stdlib answers 'TLSv1.3' here
+    with pytest.raises(TypeError):
+        obj.write("text")
+    with pytest.raises(tssl.SSLError) as ours:
+        tssl.SSLContext(tssl.PROTOCOL_TLS_SERVER).wrap_bio(
+            tssl.MemoryBIO(), tssl.MemoryBIO(), server_side=True
+        ).unwrap()
+    assert ours.value.reason == "SHUTDOWN_WHILE_IN_INIT"
+    with pytest.raises(tssl.SSLWantReadError) as info:
+        obj.read()
+    assert info.value.errno == tssl.SSL_ERROR_WANT_READ
+    assert str(info.value).startswith("The operation did not complete (read) (")
+
+
+def test_except_stdlib_ssl_error_catches(certs):
+    pair = Pair(client_ctx(tssl, certs, cafile=certs.other_ca), server_ctx(std, certs))
+    try:
+        pair.handshake()
+    except std.SSLError as exc:  # the clause asyncio/urllib3/requests use
+        assert isinstance(exc, tssl.SSLError)
+        assert isinstance(exc, OSError)
+    else:
+        raise AssertionError("handshake with an untrusted server succeeded")
+
+
+def test_encrypted_key_handshake(certs):
+    sctx = tssl.SSLContext(tssl.PROTOCOL_TLS_SERVER)
+    sctx.load_cert_chain(certs.server, certs.server_key_encrypted, password=PASSWORD)
+    pair = Pair(client_ctx(std, certs), sctx)
+    pair.handshake()
+    assert pair.send(pair.server, pair.client, b"ok") == b"ok"
+
+
+def test_context_subclass_and_sslobject_class(certs):
+    class MyObject(tssl.SSLObject):
+        pass
+
+    class MyContext(tssl.SSLContext):
+        sslobject_class = MyObject
+
+        def __init__(self, protocol=None, extra=None):
+            self.extra = extra
+
+    ctx = MyContext(tssl.PROTOCOL_TLS_CLIENT, extra=5)
+    ctx.load_verify_locations(certs.ca)
+    assert ctx.extra == 5 and ctx.protocol is tssl.PROTOCOL_TLS_CLIENT
+    pair = Pair(ctx, server_ctx(std, certs))
+    assert type(pair.client) is MyObject and pair.client.context is ctx
+    pair.handshake()
