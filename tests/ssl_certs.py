@@ -65,8 +65,21 @@ def _ca(d, name, cn):
     ext = _write(d, "ca.ext", _CA_EXT)
     _run("req", "-new", "-key", f"{name}.key", "-subj", f"/O=tls tests/CN={cn}", "-out", f"{name}.csr", cwd=d)
     _run(
-        "x509", "-req", "-in", f"{name}.csr", "-signkey", f"{name}.key", "-days", "3650",
-        "-extfile", ext, "-set_serial", "1", "-out", f"{name}.pem", cwd=d,
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-signkey",
+        f"{name}.key",
+        "-days",
+        "3650",
+        "-extfile",
+        ext,
+        "-set_serial",
+        "1",
+        "-out",
+        f"{name}.pem",
+        cwd=d,
     )
     return os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
 
@@ -76,8 +89,23 @@ def _leaf(d, name, ca, subject, ext_text, kind="rsa", serial=1000):
     ext = _write(d, f"{name}.ext", ext_text)
     _run("req", "-new", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=d)
     _run(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-        "-days", "365", "-extfile", ext, "-set_serial", str(serial), "-out", f"{name}.pem", cwd=d,
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        ca + ".pem",
+        "-CAkey",
+        ca + ".key",
+        "-days",
+        "365",
+        "-extfile",
+        ext,
+        "-set_serial",
+        str(serial),
+        "-out",
+        f"{name}.pem",
+        cwd=d,
     )
     return os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
 
@@ -100,9 +128,24 @@ def _expired(d):
     )
     try:
         _run(
-            "ca", "-batch", "-config", conf, "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "expired.csr",
-            "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-notext",
-            "-out", "expired.pem", cwd=d,
+            "ca",
+            "-batch",
+            "-config",
+            conf,
+            "-cert",
+            "ca.pem",
+            "-keyfile",
+            "ca.key",
+            "-in",
+            "expired.csr",
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200102000000Z",
+            "-notext",
+            "-out",
+            "expired.pem",
+            cwd=d,
         )
     except subprocess.CalledProcessError:
         return None, None
@@ -112,9 +155,17 @@ def _expired(d):
 def make_certs(directory):
     d = str(directory)
     ca, ca_key = _ca(d, "ca", "tls test CA")
-    server, server_key = _leaf(d, "server", os.path.join(d, "ca"), "/C=XY/O=tls tests/CN=localhost", _SERVER_EXT)
+    server, server_key = _leaf(
+        d, "server", os.path.join(d, "ca"), "/C=XY/O=tls tests/CN=localhost", _SERVER_EXT
+    )
     server_ec, server_ec_key = _leaf(
-        d, "server_ec", os.path.join(d, "ca"), "/O=tls tests/CN=localhost", _SERVER_EXT, kind="ec", serial=1001
+        d,
+        "server_ec",
+        os.path.join(d, "ca"),
+        "/O=tls tests/CN=localhost",
+        _SERVER_EXT,
+        kind="ec",
+        serial=1001,
     )
     client, client_key = _leaf(
         d, "client", os.path.join(d, "ca"), "/O=tls tests/CN=client", _CLIENT_EXT, serial=1002
@@ -122,8 +173,22 @@ def make_certs(directory):
     encrypted = os.path.join(d, "server_enc.key")
     _run("pkey", "-in", server_key, "-aes256", "-passout", "pass:" + PASSWORD, "-out", encrypted, cwd=d)
     _run(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out", "self.pem",
-        "-days", "30", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", cwd=d,
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "self.key",
+        "-out",
+        "self.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost",
+        cwd=d,
     )
     other_ca, _ = _ca(d, "other_ca", "untrusted CA")
     unknown, unknown_key = _leaf(

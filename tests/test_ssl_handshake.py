@@ -115,8 +115,15 @@ def test_stdlib_getpeercert_differential(certs):
             pair.handshake()
             results.append(pair.client.getpeercert())
         assert results[0] == results[1]
-        assert set(results[0]) >= {"subject", "issuer", "version", "serialNumber", "notBefore", "notAfter",
-                                   "subjectAltName"}
+        assert set(results[0]) >= {
+            "subject",
+            "issuer",
+            "version",
+            "serialNumber",
+            "notBefore",
+            "notAfter",
+            "subjectAltName",
+        }
     # the client certificate, seen by the server
     outcomes = []
     for smod in (tssl, std):
@@ -175,8 +182,11 @@ def test_client_certificate_required(certs, cmod, smod, bio, version):
     with pytest.raises(std.SSLError) as info:
         pair.handshake()
         pair.send(pair.client, pair.server, b"x")  # TLS 1.3: the client learns it on its first read
-    assert info.value.reason in ("PEER_DID_NOT_RETURN_A_CERTIFICATE", "TLSV13_ALERT_CERTIFICATE_REQUIRED",
-                                 "SSLV3_ALERT_HANDSHAKE_FAILURE")
+    assert info.value.reason in (
+        "PEER_DID_NOT_RETURN_A_CERTIFICATE",
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        "SSLV3_ALERT_HANDSHAKE_FAILURE",
+    )
 
 
 def _unwrap_script(pair):
@@ -265,7 +275,9 @@ def test_bad_certificates_rejected(certs, bio, case, code):
     assert isinstance(ours, tssl.CertificateError) and isinstance(ours, ValueError)
     assert ours.verify_code == theirs.verify_code == code
     assert ours.verify_message == theirs.verify_message
-    assert (ours.library, ours.reason) == (theirs.library, theirs.reason) == ("SSL", "CERTIFICATE_VERIFY_FAILED")
+    assert (
+        (ours.library, ours.reason) == (theirs.library, theirs.reason) == ("SSL", "CERTIFICATE_VERIFY_FAILED")
+    )
     assert _strip_location(str(ours)) == _strip_location(str(theirs))
     assert ours.errno == theirs.errno == 1
     if case == "wrong_host":

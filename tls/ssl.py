@@ -9,8 +9,6 @@ stdlib's, so ``except ssl.SSLError`` catches them.  Sockets (``SSLSocket``,
 
 from __future__ import annotations
 
-import os
-import sys
 from collections import namedtuple
 from enum import Enum as _Enum
 from enum import IntEnum as _IntEnum
@@ -20,23 +18,20 @@ from tls import _ssl
 from tls._ssl import (  # noqa: F401 - re-exported names
     _DEFAULT_CIPHERS,
     _OPENSSL_API_VERSION,
-    CERT_NONE,
-    CERT_OPTIONAL,
-    CERT_REQUIRED,
     HAS_ALPN,
     HAS_ECDH,
     HAS_NEVER_CHECK_COMMON_NAME,
     HAS_NPN,
     HAS_SNI,
+    OPENSSL_VERSION,
+    OPENSSL_VERSION_INFO,
+    OPENSSL_VERSION_NUMBER,
     HAS_SSLv2,
     HAS_SSLv3,
     HAS_TLSv1,
     HAS_TLSv1_1,
     HAS_TLSv1_2,
     HAS_TLSv1_3,
-    OPENSSL_VERSION,
-    OPENSSL_VERSION_INFO,
-    OPENSSL_VERSION_NUMBER,
     MemoryBIO,
     SSLCertVerificationError,
     SSLEOFError,
@@ -56,15 +51,6 @@ PEM_HEADER = "-----BEGIN CERTIFICATE-----"
 PEM_FOOTER = "-----END CERTIFICATE-----"
 
 
-def _convert(name, prefix, cls, base, source=_ssl, names=None):
-    members = {n: getattr(source, n) for n in dir(source) if n.startswith(prefix)}
-    if names:
-        members = {n: v for n, v in members.items() if n in names}
-    enum = base(name, members, module=__name__)
-    globals().update(enum.__members__)
-    return enum
-
-
 _SSLMethod = _IntEnum(
     "_SSLMethod",
     {
@@ -81,7 +67,9 @@ _SSLMethod = _IntEnum(
     module=__name__,
 )
 globals().update(_SSLMethod.__members__)
-PROTOCOL_SSLv23 = _SSLMethod.PROTOCOL_TLS
+PROTOCOL_TLS = PROTOCOL_SSLv23 = _SSLMethod.PROTOCOL_TLS
+PROTOCOL_TLS_CLIENT = _SSLMethod.PROTOCOL_TLS_CLIENT
+PROTOCOL_TLS_SERVER = _SSLMethod.PROTOCOL_TLS_SERVER
 _PROTOCOL_NAMES = {value: name for name, value in _SSLMethod.__members__.items()}
 
 Options = _IntFlag(
@@ -137,10 +125,13 @@ VerifyFlags = _IntFlag(
 globals().update(VerifyFlags.__members__)
 
 VerifyMode = _IntEnum(
-    "VerifyMode", {"CERT_NONE": CERT_NONE, "CERT_OPTIONAL": CERT_OPTIONAL, "CERT_REQUIRED": CERT_REQUIRED},
+    "VerifyMode",
+    {"CERT_NONE": _ssl.CERT_NONE, "CERT_OPTIONAL": _ssl.CERT_OPTIONAL, "CERT_REQUIRED": _ssl.CERT_REQUIRED},
     module=__name__,
 )
-globals().update(VerifyMode.__members__)
+CERT_NONE = VerifyMode.CERT_NONE
+CERT_OPTIONAL = VerifyMode.CERT_OPTIONAL
+CERT_REQUIRED = VerifyMode.CERT_REQUIRED
 
 
 class TLSVersion(_IntEnum):
@@ -315,8 +306,12 @@ class SSLObject:
     def _create(cls, incoming, outgoing, server_side=False, server_hostname=None, session=None, context=None):
         self = cls.__new__(cls)
         sslobj = context._wrap_bio(
-            incoming, outgoing, server_side=server_side, server_hostname=server_hostname,
-            owner=self, session=session,
+            incoming,
+            outgoing,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            owner=self,
+            session=session,
         )
         self._sslobj = sslobj
         return self
@@ -512,5 +507,3 @@ _create_default_https_context = create_default_context
 
 # Backwards compatibility alias, even though it's not a public name.
 _create_stdlib_context = _create_unverified_context
-
-del _convert, os, sys

@@ -14,6 +14,7 @@ buffer.  Nothing is allocated per record beyond what the interface forces.
 
 from __future__ import annotations
 
+import operator
 import os
 import warnings
 
@@ -121,9 +122,7 @@ OPENSSL_VERSION_INFO = _version_info(OPENSSL_VERSION_NUMBER)
 OPENSSL_VERSION = ffi.string(lib.OpenSSL_version(lib.OPENSSL_VERSION)).decode("ascii")
 _OPENSSL_API_VERSION = _version_info(lib.OPENSSL_VERSION_NUMBER)
 
-_DEFAULT_CIPHERS = (
-    "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
-)
+_DEFAULT_CIPHERS = "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
 
 # Where an error message names its origin, CPython writes "(_ssl.c:LINE)".  The
 # text is kept so that code matching it keeps working; the line is always 0.
@@ -263,7 +262,7 @@ class MemoryBIO:
 
     def read(self, size=-1):
         """Read up to ``size`` bytes (all when negative) from the memory BIO."""
-        size = size.__index__()
+        size = operator.index(size)
         avail = min(lib.BIO_ctrl_pending(self._bio), _INT_MAX)
         n = size if 0 <= size < avail else avail
         if n == 0:
@@ -305,7 +304,20 @@ class MemoryBIO:
         """Free the BIO now (an SSLObject using it keeps its own reference)."""
         bio, self._bio = self._bio, None
         if bio is not None:
-            lib.BIO_free(ffi.gc(bio, None))
+            ffi.gc(bio, None)
+            lib.BIO_free(bio)
+
+
+def _raise_file_error():
+    """A file-loading call failed: OSError (FileNotFoundError, ...) when OpenSSL
+    could not open the file, as CPython raises from errno; SSLError otherwise.
+    The system error is read from the queue (ERR_LIB_SYS carries errno), which
+    unlike the C errno is not disturbed by unrelated calls in between."""
+    errors = consume_errors()
+    for record in errors:
+        if record.lib == lib.ERR_LIB_SYS:
+            raise OSError(record.reason, os.strerror(record.reason))
+    raise _make_error(SSLError, errors[-1].reason if errors else 0, None, errors)
 
 
 def _fspath_bytes(value, what):
@@ -332,7 +344,11 @@ _METHODS = {
     PROTOCOL_TLSv1_1: lambda: lib.TLS_method(),
     PROTOCOL_TLSv1_2: lambda: lib.TLS_method(),
 }
-_FIXED_VERSION = {PROTOCOL_TLSv1: PROTO_TLSv1, PROTOCOL_TLSv1_1: PROTO_TLSv1_1, PROTOCOL_TLSv1_2: PROTO_TLSv1_2}
+_FIXED_VERSION = {
+    PROTOCOL_TLSv1: PROTO_TLSv1,
+    PROTOCOL_TLSv1_1: PROTO_TLSv1_1,
+    PROTOCOL_TLSv1_2: PROTO_TLSv1_2,
+}
 _DEPRECATED_PROTOCOL = {
     PROTOCOL_TLS: "ssl.PROTOCOL_TLS is deprecated",
     PROTOCOL_TLSv1: "ssl.PROTOCOL_TLSv1 is deprecated",
@@ -345,7 +361,7 @@ class _SSLContext:
     """The OpenSSL half of ``tls.ssl.SSLContext`` (CPython's ``_ssl._SSLContext``)."""
 
     def __new__(cls, protocol, *args, **kwargs):
-        protocol = protocol.__index__()
+        protocol = operator.index(protocol)
         if protocol not in _METHODS:
             raise ValueError(f"invalid or unsupported protocol version {protocol}")
         if protocol in _DEPRECATED_PROTOCOL:
@@ -393,7 +409,7 @@ class _SSLContext:
 
     @options.setter
     def options(self, value):
-        new = value.__index__()
+        new = operator.index(value)
         if new < 0:
             raise OverflowError("can't convert negative int to unsigned")
         old = lib.SSL_CTX_get_options(self._ctx)
@@ -420,7 +436,7 @@ class _SSLContext:
 
     @verify_mode.setter
     def verify_mode(self, value):
-        n = value.__index__()
+        n = operator.index(value)
         if n == CERT_NONE and self._check_hostname:
             raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
         self._set_verify_mode(n)
@@ -455,7 +471,7 @@ class _SSLContext:
 
     @verify_flags.setter
     def verify_flags(self, value):
-        new = value.__index__()
+        new = operator.index(value)
         params = lib.SSL_CTX_get0_param(self._ctx)
         old = lib.X509_VERIFY_PARAM_get_flags(params)
         clear = old & ~new
@@ -493,7 +509,7 @@ class _SSLContext:
             raise ValueError(
                 "The context's protocol doesn't support modification of highest and lowest version."
             )
-        v = value.__index__()
+        v = operator.index(value)
         if v not in _PROTO_VERSIONS and v not in (PROTO_MINIMUM_SUPPORTED, PROTO_MAXIMUM_SUPPORTED):
             raise ValueError(f"Unsupported TLS/SSL version 0x{v:x}")
         if v in (PROTO_SSLv3, PROTO_TLSv1, PROTO_TLSv1_1):
@@ -592,12 +608,10 @@ class _SSLContext:
         lib.SSL_CTX_set_default_passwd_cb(ctx, _PASSWORD_CB)
         lib.SSL_CTX_set_default_passwd_cb_userdata(ctx, pw)
         try:
-            ffi.errno = 0
             if lib.SSL_CTX_use_certificate_chain_file(ctx, certfile) != 1:
                 self._raise_load_error(pw, pw_data)
             while True:
                 pw.called = 0
-                ffi.errno = 0
                 if lib.SSL_CTX_use_PrivateKey_file(ctx, keyfile, lib.SSL_FILETYPE_PEM) == 1:
                     break
                 if callback is not None and pw.called and pw_data is None:
@@ -615,14 +629,10 @@ class _SSLContext:
 
     @staticmethod
     def _raise_load_error(pw, pw_data):
-        err = ffi.errno
         if pw.called and pw_data is not None and len(pw_data) > lib.PEM_BUFSIZE:
             consume_errors()
             raise ValueError(f"password cannot be longer than {lib.PEM_BUFSIZE} bytes")
-        if err != 0:
-            consume_errors()
-            raise OSError(err, os.strerror(err))
-        raise _ssl_error_from_queue()
+        _raise_file_error()
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None):
         if cafile is None and capath is None and cadata is None:
@@ -631,7 +641,11 @@ class _SSLContext:
         capath = None if capath is None else _fspath_bytes(capath, "capath")
         if cadata is not None:
             if isinstance(cadata, str):
-                self._add_ca_certs(cadata.encode("ascii"), pem=True)
+                try:
+                    pem = cadata.encode("ascii")
+                except UnicodeEncodeError:
+                    raise TypeError("cadata should be an ASCII string or a bytes-like object") from None
+                self._add_ca_certs(pem, pem=True)
             else:
                 try:
                     data = ffi.from_buffer(cadata)
@@ -639,16 +653,11 @@ class _SSLContext:
                     raise TypeError("cadata should be an ASCII string or a bytes-like object") from None
                 self._add_ca_certs(data, pem=False)
         if cafile is not None or capath is not None:
-            ffi.errno = 0
             ok = lib.SSL_CTX_load_verify_locations(
                 self._ctx, ffi.NULL if cafile is None else cafile, ffi.NULL if capath is None else capath
             )
             if ok != 1:
-                err = ffi.errno
-                if err != 0:
-                    consume_errors()
-                    raise OSError(err, os.strerror(err))
-                raise _ssl_error_from_queue()
+                _raise_file_error()
 
     def _add_ca_certs(self, data, pem):
         if len(data) > _INT_MAX:
@@ -1001,7 +1010,10 @@ class _SSLSocket:
                 err = lib.SSL_get_error(ssl, 0)
                 if err == lib.SSL_ERROR_WANT_READ and self._in_foreign is not None and self._pull():
                     continue
-                if err == lib.SSL_ERROR_ZERO_RETURN and lib.SSL_get_shutdown(ssl) == lib.SSL_RECEIVED_SHUTDOWN:
+                if (
+                    err == lib.SSL_ERROR_ZERO_RETURN
+                    and lib.SSL_get_shutdown(ssl) == lib.SSL_RECEIVED_SHUTDOWN
+                ):
                     consume_errors()
                     return 0 if buffer is not None else b""
                 raise self._error(0)
@@ -1103,7 +1115,8 @@ class _SSLSocket:
         """Free the OpenSSL connection now (further calls fail)."""
         ssl, self._ssl = self._ssl, None
         if ssl is not None:
-            lib.SSL_free(ffi.gc(ssl, None))
+            ffi.gc(ssl, None)
+            lib.SSL_free(ssl)
 
 
 # --------------------------------------------------------------------------- ASN.1 objects
@@ -1137,7 +1150,7 @@ def txt2obj(txt, name=False):
 
 def nid2obj(nid):
     """(nid, shortname, longname, oid) for a NID."""
-    nid = nid.__index__()
+    nid = operator.index(nid)
     if nid < lib.NID_undef:
         raise ValueError("NID must be positive.")
     obj = lib.OBJ_nid2obj(nid)

@@ -80,9 +80,9 @@ def _bio_text(func, arg):
 
 def _ip_text(octets):
     if len(octets) == 4:
-        return "%d.%d.%d.%d" % tuple(octets)
+        return ".".join(str(b) for b in octets)
     if len(octets) == 16:
-        return ":".join("%X" % (octets[i] << 8 | octets[i + 1]) for i in range(0, 16, 2))
+        return ":".join(f"{octets[i] << 8 | octets[i + 1]:X}" for i in range(0, 16, 2))
     return "<invalid>"
 
 
