@@ -302,3 +302,11 @@ def _bio_class(ctx):
         return tls.ssl.MemoryBIO
 
     return ssl.MemoryBIO
+
+
+def assert_error_queue_clean():
+    """OpenSSL's per-thread error queue must be empty after every tls.ssl call."""
+    from tls._binding import consume_errors
+
+    left = consume_errors()
+    assert not left, f"tls.ssl left errors on OpenSSL's queue: {left}"

@@ -4,7 +4,7 @@ certificates, unwrap, certificate verification failures."""
 import ssl as std
 
 import pytest
-from ssl_certs import PASSWORD, Pair, session_certs
+from ssl_certs import PASSWORD, Pair, assert_error_queue_clean, session_certs
 
 import tls.ssl as tssl
 
@@ -12,6 +12,15 @@ import tls.ssl as tssl
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory):
     return session_certs(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def clean_error_queue():
+    from tls._binding import clear_errors
+
+    clear_errors()  # whatever a stdlib peer may have left in this thread
+    yield
+    assert_error_queue_clean()
 
 
 def client_ctx(mod, certs, version=None, cafile=None):

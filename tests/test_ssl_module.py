@@ -13,7 +13,7 @@ import warnings
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ssl_certs import PASSWORD, session_certs
+from ssl_certs import PASSWORD, assert_error_queue_clean, session_certs
 
 import tls.ssl as tssl
 
@@ -114,6 +114,15 @@ SPEC_CONSTANTS = {
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory):
     return session_certs(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def clean_error_queue():
+    from tls._binding import clear_errors
+
+    clear_errors()  # whatever a stdlib peer may have left in this thread
+    yield
+    assert_error_queue_clean()
 
 
 # ----------------------------------------------------------------------------- constants
@@ -691,3 +700,43 @@ def test_no_warnings_on_import():
         import importlib
 
         importlib.reload(tssl)
+
+
+# ----------------------------------------------------------------------------- module functions
+def test_pem_der_conversions(certs):
+    pem = _pem(certs.ca)
+    der = tssl.PEM_cert_to_DER_cert(pem)
+    assert der == std.PEM_cert_to_DER_cert(pem)
+    assert tssl.DER_cert_to_PEM_cert(der) == std.DER_cert_to_PEM_cert(der)
+    assert tssl.PEM_cert_to_DER_cert(tssl.DER_cert_to_PEM_cert(der)) == der
+    with pytest.raises(ValueError, match="must start with"):
+        tssl.PEM_cert_to_DER_cert("garbage")
+    with pytest.raises(ValueError, match="must end with"):
+        tssl.PEM_cert_to_DER_cert(tssl.PEM_HEADER + "\nAAAA\n")
+
+
+def test_cert_time_to_seconds():
+    for text in ("Jan  5 09:34:43 2018 GMT", "May 09 00:00:00 2007 GMT", "Dec 31 23:59:60 2019 GMT"):
+        assert tssl.cert_time_to_seconds(text) == std.cert_time_to_seconds(text)
+    for bad in ("Jan 5 09:34 2018", "Foo  5 09:34:43 2018 GMT", "Jan  5 09:34:43 2018 UTC"):
+        with pytest.raises(ValueError):
+            tssl.cert_time_to_seconds(bad)
+
+
+def test_default_verify_paths():
+    ours = tssl.get_default_verify_paths()
+    assert type(ours).__name__ == "DefaultVerifyPaths"
+    assert ours._fields == std.get_default_verify_paths()._fields
+    if SAME_OPENSSL:
+        assert ours == std.get_default_verify_paths()
+
+
+def test_rand():
+    assert tssl.RAND_status() is True
+    assert len(tssl.RAND_bytes(100)) == 100
+    assert tssl.RAND_bytes(0) == b""
+    assert tssl.RAND_bytes(32) != tssl.RAND_bytes(32)
+    with pytest.raises(ValueError):
+        tssl.RAND_bytes(-1)
+    with pytest.raises(TypeError):
+        tssl.RAND_bytes(1.5)

@@ -9,6 +9,8 @@ stdlib's, so ``except ssl.SSLError`` catches them.  Sockets (``SSLSocket``,
 
 from __future__ import annotations
 
+import base64
+import os
 from collections import namedtuple
 from enum import Enum as _Enum
 from enum import IntEnum as _IntEnum
@@ -33,6 +35,8 @@ from tls._ssl import (  # noqa: F401 - re-exported names
     HAS_TLSv1_2,
     HAS_TLSv1_3,
     MemoryBIO,
+    RAND_bytes,
+    RAND_status,
     SSLCertVerificationError,
     SSLEOFError,
     SSLError,
@@ -179,6 +183,64 @@ class Purpose(_ASN1Object, _Enum):
 
     SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
     CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+
+
+DefaultVerifyPaths = namedtuple(
+    "DefaultVerifyPaths",
+    "cafile capath openssl_cafile_env openssl_cafile openssl_capath_env openssl_capath",
+)
+
+
+def get_default_verify_paths():
+    """Return paths to default cafile and capath."""
+    parts = _ssl.get_default_verify_paths()
+
+    # environment vars shadow paths
+    cafile = os.environ.get(parts[0], parts[1])
+    capath = os.environ.get(parts[2], parts[3])
+
+    return DefaultVerifyPaths(
+        cafile if os.path.isfile(cafile) else None, capath if os.path.isdir(capath) else None, *parts
+    )
+
+
+def cert_time_to_seconds(cert_time):
+    """Return the time in seconds since the Epoch, given the timestring
+    representing the "notBefore" or "notAfter" date from a certificate
+    in ``"%b %d %H:%M:%S %Y %Z"`` strptime format (C locale).
+    """
+    from calendar import timegm
+    from time import strptime
+
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    time_format = " %d %H:%M:%S %Y GMT"  # NOTE: no month, fixed GMT
+    try:
+        month_number = months.index(cert_time[:3].title()) + 1
+    except ValueError:
+        raise ValueError(f'time data {cert_time!r} does not match format "%b{time_format}"') from None
+    tt = strptime(cert_time[3:], time_format)
+    return timegm((tt[0], month_number) + tt[2:6])
+
+
+def DER_cert_to_PEM_cert(der_cert_bytes):
+    """Takes a certificate in binary DER format and returns the
+    PEM version of it as a string."""
+    f = str(base64.standard_b64encode(der_cert_bytes), "ASCII", "strict")
+    ss = [PEM_HEADER]
+    ss += [f[i : i + 64] for i in range(0, len(f), 64)]
+    ss.append(PEM_FOOTER + "\n")
+    return "\n".join(ss)
+
+
+def PEM_cert_to_DER_cert(pem_cert_string):
+    """Takes a certificate in ASCII PEM format and returns the
+    DER-encoded version of it as a byte sequence"""
+    if not pem_cert_string.startswith(PEM_HEADER):
+        raise ValueError(f"Invalid PEM encoding; must start with {PEM_HEADER}")
+    if not pem_cert_string.strip().endswith(PEM_FOOTER):
+        raise ValueError(f"Invalid PEM encoding; must end with {PEM_FOOTER}")
+    d = pem_cert_string.strip()[len(PEM_HEADER) : -len(PEM_FOOTER)]
+    return base64.decodebytes(d.encode("ASCII", "strict"))
 
 
 class SSLContext(_SSLContext):

@@ -1119,6 +1119,43 @@ class _SSLSocket:
             lib.SSL_free(ssl)
 
 
+# --------------------------------------------------------------------------- module functions
+def get_default_verify_paths():
+    """(cafile env var, cafile, capath env var, capath) OpenSSL was built with."""
+
+    def text(ptr):
+        return ffi.string(ptr).decode("utf-8", "surrogateescape")
+
+    return (
+        text(lib.X509_get_default_cert_file_env()),
+        text(lib.X509_get_default_cert_file()),
+        text(lib.X509_get_default_cert_dir_env()),
+        text(lib.X509_get_default_cert_dir()),
+    )
+
+
+def RAND_bytes(n):
+    """``n`` cryptographically strong random bytes."""
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError("num must be positive")
+    if n == 0:
+        return b""
+    buf = ffi.new("unsigned char[]", n)
+    done = 0
+    while done < n:
+        chunk = min(n - done, _INT_MAX)
+        if lib.RAND_bytes(buf + done, chunk) != 1:
+            raise _ssl_error_from_queue()
+        done += chunk
+    return ffi.buffer(buf, n)[:]
+
+
+def RAND_status():
+    """Whether the random generator has been seeded with enough data."""
+    return bool(lib.RAND_status())
+
+
 # --------------------------------------------------------------------------- ASN.1 objects
 def _asn1obj_to_tuple(obj):
     nid = lib.OBJ_obj2nid(obj)
