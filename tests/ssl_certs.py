@@ -8,6 +8,7 @@ works on PyPy too).
   server_ec / server_ec_key   ECDSA P-256, same names
   client / client_key         RSA client certificate (clientAuth)
   server_key_encrypted        server_key under AES-256 with password PASSWORD
+  many_names                  every subjectAltName kind, UTF-8 subject
   self_signed / _key          self-signed localhost certificate
   other_ca, unknown_server    a CA nobody trusts and a localhost cert it issued
   expired / expired_key       localhost cert from the trusted CA, expired in 2020
@@ -27,6 +28,31 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+"""
+_SERVER_EXT_FULL = (
+    _SERVER_EXT
+    + """\
+authorityInfoAccess = OCSP;URI:http://ocsp.example.com/, caIssuers;URI:http://ca.example.com/ca.pem
+crlDistributionPoints = URI:http://crl.example.com/ca.crl, URI:ldap://crl.example.com/ca
+"""
+)
+_MANY_NAMES_EXT = """\
+basicConstraints = critical, CA:FALSE
+subjectAltName = @alt
+[alt]
+DNS.1 = a.example
+DNS.2 = *.b.example
+email.1 = x@example.com
+URI.1 = https://example.com/path?q=1
+IP.1 = 10.0.0.1
+IP.2 = 2001:db8::1
+RID.1 = 1.2.3.4
+dirName.1 = dir_sect
+otherName.1 = 1.2.3.4;UTF8:some other name
+[dir_sect]
+C = XY
+O = Directory Name
+CN = dir
 """
 _CLIENT_EXT = """\
 basicConstraints = critical, CA:FALSE
@@ -87,7 +113,7 @@ def _ca(d, name, cn):
 def _leaf(d, name, ca, subject, ext_text, kind="rsa", serial=1000):
     _key(d, f"{name}.key", kind)
     ext = _write(d, f"{name}.ext", ext_text)
-    _run("req", "-new", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=d)
+    _run("req", "-new", "-utf8", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=d)
     _run(
         "x509",
         "-req",
@@ -156,7 +182,7 @@ def make_certs(directory):
     d = str(directory)
     ca, ca_key = _ca(d, "ca", "tls test CA")
     server, server_key = _leaf(
-        d, "server", os.path.join(d, "ca"), "/C=XY/O=tls tests/CN=localhost", _SERVER_EXT
+        d, "server", os.path.join(d, "ca"), "/C=XY/O=tls tests/OU=a+OU=b/CN=localhost", _SERVER_EXT_FULL
     )
     server_ec, server_ec_key = _leaf(
         d,
@@ -169,6 +195,14 @@ def make_certs(directory):
     )
     client, client_key = _leaf(
         d, "client", os.path.join(d, "ca"), "/O=tls tests/CN=client", _CLIENT_EXT, serial=1002
+    )
+    many_names, _ = _leaf(
+        d,
+        "many",
+        os.path.join(d, "ca"),
+        "/C=XY/ST=Zürich/O=tls tésts/CN=many names",
+        _MANY_NAMES_EXT,
+        serial=1004,
     )
     encrypted = os.path.join(d, "server_enc.key")
     _run("pkey", "-in", server_key, "-aes256", "-passout", "pass:" + PASSWORD, "-out", encrypted, cwd=d)
@@ -206,6 +240,7 @@ def make_certs(directory):
         client=client,
         client_key=client_key,
         server_key_encrypted=encrypted,
+        many_names=many_names,
         self_signed=os.path.join(d, "self.pem"),
         self_signed_key=os.path.join(d, "self.key"),
         other_ca=other_ca,

@@ -33,7 +33,9 @@ async def echo_roundtrip(cctx, sctx, payload):
     server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=sctx)
     port = server.sockets[0].getsockname()[1]
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=cctx, server_hostname="localhost")
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=cctx, server_hostname="localhost"
+        )
         writer.write(payload)
         await writer.drain()
         echoed = await reader.readexactly(len(payload))
@@ -46,7 +48,9 @@ async def echo_roundtrip(cctx, sctx, payload):
 
 
 @pytest.mark.parametrize(
-    "client_mod,server_mod", [(tssl, std), (std, tssl), (tssl, tssl)], ids=["tls-client", "tls-server", "both"]
+    "client_mod,server_mod",
+    [(tssl, std), (std, tssl), (tssl, tssl)],
+    ids=["tls-client", "tls-server", "both"],
 )
 def test_asyncio_echo(certs, client_mod, server_mod):
     payload = bytes(range(256)) * 256  # 64 KiB

@@ -740,3 +740,26 @@ def test_rand():
         tssl.RAND_bytes(-1)
     with pytest.raises(TypeError):
         tssl.RAND_bytes(1.5)
+
+
+# ----------------------------------------------------------------------------- certificate decoding
+@pytest.mark.parametrize(
+    "which", ["ca", "server", "server_ec", "client", "self_signed", "unknown_server", "expired", "many_names"]
+)
+def test_decode_cert_equals_stdlib(certs, which):
+    path = getattr(certs, which)
+    if path is None:
+        pytest.skip("this openssl CLI cannot make a back-dated certificate")
+    from tls import _ssl
+
+    ours = _ssl._test_decode_cert(path)
+    assert ours == std._ssl._test_decode_cert(path)
+    assert list(ours) == list(std._ssl._test_decode_cert(path))  # same key order too
+    if which == "many_names":
+        kinds = {kind for kind, _ in ours["subjectAltName"]}
+        assert kinds >= {"DNS", "email", "URI", "IP Address", "Registered ID", "DirName", "othername"}
+        assert ("IP Address", "2001:DB8:0:0:0:0:0:1") in ours["subjectAltName"]
+        assert (("stateOrProvinceName", "Zürich"),) in ours["subject"]
+    if which == "server":
+        assert ours["OCSP"] == ("http://ocsp.example.com/",)
+        assert ours["crlDistributionPoints"] == ("http://crl.example.com/ca.crl", "ldap://crl.example.com/ca")

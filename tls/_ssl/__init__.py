@@ -1134,6 +1134,25 @@ def get_default_verify_paths():
     )
 
 
+def _test_decode_cert(path):
+    """The getpeercert() dict of the first PEM certificate in ``path`` (as CPython's
+    private ``_ssl._test_decode_cert``, used by tests)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    bio = lib.BIO_new_mem_buf(data, len(data))
+    openssl_assert(bio != ffi.NULL, "BIO_new_mem_buf")
+    try:
+        cert = lib.PEM_read_bio_X509(bio, ffi.NULL, _PASSWORD_CB, ffi.NULL)
+    finally:
+        lib.BIO_free(bio)
+    if cert == ffi.NULL:
+        raise _ssl_error_from_queue("Error decoding PEM-encoded file")
+    try:
+        return _cert.decode_certificate(cert)
+    finally:
+        lib.X509_free(cert)
+
+
 def RAND_bytes(n):
     """``n`` cryptographically strong random bytes."""
     n = operator.index(n)

@@ -122,6 +122,63 @@ def _alt_names(cert):
         lib.GENERAL_NAMES_free(names)
 
 
+def _uri(gn, ptype):
+    """The URI text of a GENERAL_NAME, or None for any other kind of name."""
+    value = lib.GENERAL_NAME_get0_value(gn, ptype)
+    if ptype[0] != lib.GEN_URI:
+        return None
+    s = ffi.cast("ASN1_STRING *", value)
+    return ffi.buffer(lib.ASN1_STRING_get0_data(s), lib.ASN1_STRING_length(s))[:].decode("ascii", "replace")
+
+
+def _aia_uris(cert):
+    """{"OCSP": (...), "caIssuers": (...)} from authorityInfoAccess (CPython's _get_aia_uri)."""
+    info = lib.X509_get_ext_d2i(cert, lib.NID_info_access, ffi.NULL, ffi.NULL)
+    if info == ffi.NULL:
+        consume_errors()
+        return {}
+    info = ffi.cast("AUTHORITY_INFO_ACCESS *", info)
+    found = {"OCSP": [], "caIssuers": []}
+    ptype = ffi.new("int *")
+    try:
+        stack = ffi.cast("OPENSSL_STACK *", info)
+        for i in range(lib.OPENSSL_sk_num(stack)):
+            ad = ffi.cast("ACCESS_DESCRIPTION *", lib.OPENSSL_sk_value(stack, i))
+            nid = lib.OBJ_obj2nid(lib.tls_ACCESS_DESCRIPTION_method(ad))
+            key = "OCSP" if nid == lib.NID_ad_OCSP else "caIssuers" if nid == lib.NID_ad_ca_issuers else None
+            uri = _uri(lib.tls_ACCESS_DESCRIPTION_location(ad), ptype)
+            if key is not None and uri is not None:
+                found[key].append(uri)
+    finally:
+        lib.AUTHORITY_INFO_ACCESS_free(info)
+    return {k: tuple(v) for k, v in found.items() if v}
+
+
+def _crl_uris(cert):
+    """URIs of crlDistributionPoints (CPython's _get_crl_dp), or None."""
+    dps = lib.X509_get_ext_d2i(cert, lib.NID_crl_distribution_points, ffi.NULL, ffi.NULL)
+    if dps == ffi.NULL:
+        consume_errors()
+        return None
+    dps = ffi.cast("CRL_DIST_POINTS *", dps)
+    uris = []
+    ptype = ffi.new("int *")
+    try:
+        stack = ffi.cast("OPENSSL_STACK *", dps)
+        for i in range(lib.OPENSSL_sk_num(stack)):
+            names = lib.tls_DIST_POINT_fullname(ffi.cast("DIST_POINT *", lib.OPENSSL_sk_value(stack, i)))
+            if names == ffi.NULL:
+                continue
+            gns = ffi.cast("OPENSSL_STACK *", names)
+            for j in range(lib.OPENSSL_sk_num(gns)):
+                uri = _uri(ffi.cast("GENERAL_NAME *", lib.OPENSSL_sk_value(gns, j)), ptype)
+                if uri is not None:
+                    uris.append(uri)
+    finally:
+        lib.CRL_DIST_POINTS_free(dps)
+    return tuple(uris) if uris else None
+
+
 def decode_certificate(cert):
     """X509 -> the dict CPython's ``_ssl._test_decode_cert`` / ``getpeercert()`` returns."""
     result = {
@@ -135,6 +192,10 @@ def decode_certificate(cert):
     alt = _alt_names(cert)
     if alt is not None:
         result["subjectAltName"] = alt
+    result.update(_aia_uris(cert))
+    crl = _crl_uris(cert)
+    if crl is not None:
+        result["crlDistributionPoints"] = crl
     return result
 
 

@@ -28,11 +28,19 @@ typedef ... ASN1_IA5STRING;
 typedef ... GENERAL_NAME;
 typedef ... GENERAL_NAMES;
 typedef ... OPENSSL_STACK;
+typedef ... ACCESS_DESCRIPTION;
+typedef ... AUTHORITY_INFO_ACCESS;
+typedef ... DIST_POINT;
+typedef ... CRL_DIST_POINTS;
 
 typedef enum { X509_LU_NONE, X509_LU_X509, X509_LU_CRL, ... } X509_LOOKUP_TYPE;
 
 static const int NID_undef;
 static const int NID_subject_alt_name;
+static const int NID_info_access;
+static const int NID_crl_distribution_points;
+static const int NID_ad_OCSP;
+static const int NID_ad_ca_issuers;
 static const int GEN_OTHERNAME;
 static const int GEN_EMAIL;
 static const int GEN_DNS;
@@ -120,6 +128,13 @@ void GENERAL_NAMES_free(GENERAL_NAMES *);
 void *GENERAL_NAME_get0_value(const GENERAL_NAME *, int *);
 int GENERAL_NAME_print(BIO *, GENERAL_NAME *);
 
+/* authorityInfoAccess and crlDistributionPoints (struct fields through helpers) */
+void AUTHORITY_INFO_ACCESS_free(AUTHORITY_INFO_ACCESS *);
+void CRL_DIST_POINTS_free(CRL_DIST_POINTS *);
+ASN1_OBJECT *tls_ACCESS_DESCRIPTION_method(ACCESS_DESCRIPTION *);
+GENERAL_NAME *tls_ACCESS_DESCRIPTION_location(ACCESS_DESCRIPTION *);
+GENERAL_NAMES *tls_DIST_POINT_fullname(DIST_POINT *);
+
 /* generic stacks */
 int OPENSSL_sk_num(const OPENSSL_STACK *);
 void *OPENSSL_sk_value(const OPENSSL_STACK *, int);
@@ -151,6 +166,25 @@ const char *X509_get_default_cert_dir_env(void);
 """
 
 CUSTOMIZATIONS = """
+static ASN1_OBJECT *tls_ACCESS_DESCRIPTION_method(ACCESS_DESCRIPTION *ad)
+{
+    return ad->method;
+}
+
+static GENERAL_NAME *tls_ACCESS_DESCRIPTION_location(ACCESS_DESCRIPTION *ad)
+{
+    return ad->location;
+}
+
+/* The full-name form of a distribution point, NULL for an empty point (CVE-2019-5010)
+   or a relative name. */
+static GENERAL_NAMES *tls_DIST_POINT_fullname(DIST_POINT *dp)
+{
+    if (dp->distpoint == NULL || dp->distpoint->type != 0)
+        return NULL;
+    return dp->distpoint->name.fullname;
+}
+
 /* X509_STORE_get0_objects returns STACK_OF(X509_OBJECT); OpenSSL 3.3 made it
    const-qualified, hence one untyped accessor for every version. */
 static OPENSSL_STACK *tls_X509_STORE_get0_objects(X509_STORE *store)
