@@ -414,3 +414,76 @@ def test_context_subclass_and_sslobject_class(certs):
     pair = Pair(ctx, server_ctx(std, certs))
     assert type(pair.client) is MyObject and pair.client.context is ctx
     pair.handshake()
+
+
+# ----------------------------------------------------------------------------- connection queries
+@pytest.mark.parametrize("cmod,smod,bio", SIDES)
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_channel_binding_and_shared_ciphers(certs, cmod, smod, bio, version):
+    pair = make_pair(cmod, smod, bio, client_ctx(cmod, certs, version), server_ctx(smod, certs))
+    for obj in (pair.client, pair.server):
+        assert obj.get_channel_binding() is None
+    assert pair.server.shared_ciphers() is None
+    pair.handshake()
+    client_cb = pair.client.get_channel_binding("tls-unique")
+    assert client_cb and client_cb == pair.server.get_channel_binding()
+    with pytest.raises(ValueError, match="'tls-server-end-point' channel binding type not implemented"):
+        (pair.client if cmod is tssl else pair.server).get_channel_binding("tls-server-end-point")
+    assert pair.client.shared_ciphers() is None
+    shared = pair.server.shared_ciphers()
+    assert pair.server.cipher() in shared
+    assert pair.client.session_reused is False and pair.server.session_reused is False
+    assert pair.client.compression() is None
+
+
+def test_shared_ciphers_equal_stdlib(certs):
+    results = []
+    for smod in (tssl, std):
+        cctx = client_ctx(std, certs)
+        cctx.set_ciphers("ECDHE+AESGCM")
+        pair = Pair(cctx, server_ctx(smod, certs))
+        pair.handshake()
+        results.append(pair.server.shared_ciphers())
+    assert results[0] == results[1]
+
+
+def test_server_hostname_on_server_side_is_accepted_like_cpython(certs):
+    # CPython's wrap_bio accepts it (only SSLSocket refuses); the name is kept and
+    # a server-side object never sends SNI with it.
+    sctx = server_ctx(tssl, certs)
+    obj = sctx.wrap_bio(tssl.MemoryBIO(), tssl.MemoryBIO(), server_side=True, server_hostname="localhost")
+    assert obj.server_hostname == "localhost" and obj.server_side
+
+
+def test_threads_handshake_and_transfer_concurrently(certs):
+    import threading
+
+    cctx, sctx = client_ctx(tssl, certs), server_ctx(tssl, certs, "ec")
+    bad = client_ctx(tssl, certs, cafile=certs.other_ca)
+    failures = []
+
+    def worker(index):
+        try:
+            for round_ in range(5):
+                pair = Pair(cctx, sctx)
+                pair.handshake()
+                data = bytes([index, round_]) * 20000
+                assert pair.send(pair.client, pair.server, data) == data
+                # a failure in this thread must not leak into another thread's queue
+                pair = Pair(bad, sctx)
+                try:
+                    pair.handshake()
+                except tssl.SSLCertVerificationError as exc:
+                    assert exc.verify_code == 20
+                else:
+                    raise AssertionError("untrusted handshake succeeded")
+                assert_error_queue_clean()
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures

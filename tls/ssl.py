@@ -384,14 +384,9 @@ class SSLObject:
         return self._sslobj.context
 
     @property
-    def session(self):
-        """The SSLSession for client socket (not implemented yet: always None)."""
-        return None
-
-    @property
     def session_reused(self):
-        """Was the client session reused during handshake (not implemented yet: always False)."""
-        return False
+        """Was the client session reused during handshake"""
+        return self._sslobj.session_reused()
 
     @property
     def server_side(self):
@@ -449,6 +444,19 @@ class SSLObject:
         """Return the currently selected cipher as a 3-tuple ``(name,
         ssl_version, secret_bits)``."""
         return self._sslobj.cipher()
+
+    def shared_ciphers(self):
+        """Return a list of ciphers shared by the client during the handshake or
+        None if this is not a valid server connection.
+        """
+        return self._sslobj.shared_ciphers()
+
+    def get_channel_binding(self, cb_type="tls-unique"):
+        """Get channel binding data for current connection.  Raise ValueError
+        if the requested `cb_type` is not supported.  Return bytes of the data
+        or None if the data is not available (e.g. before the handshake).
+        """
+        return self._sslobj.get_channel_binding(cb_type)
 
     def compression(self):
         """Return the current compression algorithm in use, or ``None`` if

@@ -1093,15 +1093,47 @@ class _SSLSocket:
         cipher = lib.SSL_get_current_cipher(self._ssl)
         if cipher == ffi.NULL:
             return None
-        name = ffi.string(lib.SSL_CIPHER_get_name(cipher)).decode("ascii")
-        version = ffi.string(lib.SSL_CIPHER_get_version(cipher)).decode("ascii")
-        return (name, version, lib.SSL_CIPHER_get_bits(cipher, ffi.NULL))
+        return self._cipher_tuple(cipher)
 
     def version(self):
         if not lib.SSL_is_init_finished(self._ssl):
             return None
         version = ffi.string(lib.SSL_get_version(self._ssl)).decode("ascii")
         return None if version == "unknown" else version
+
+    def _cipher_tuple(self, cipher):
+        name = ffi.string(lib.SSL_CIPHER_get_name(cipher)).decode("ascii")
+        version = ffi.string(lib.SSL_CIPHER_get_version(cipher)).decode("ascii")
+        return (name, version, lib.SSL_CIPHER_get_bits(cipher, ffi.NULL))
+
+    def shared_ciphers(self):
+        """Ciphers both sides offered, as (name, protocol, bits) (servers only; None otherwise)."""
+        server = lib.tls_SSL_get_ciphers(self._ssl)
+        client = lib.tls_SSL_get_client_ciphers(self._ssl)
+        if server == ffi.NULL or client == ffi.NULL:
+            return None
+        offered = {lib.OPENSSL_sk_value(client, i) for i in range(lib.OPENSSL_sk_num(client))}
+        result = []
+        for i in range(lib.OPENSSL_sk_num(server)):
+            ptr = lib.OPENSSL_sk_value(server, i)
+            if ptr in offered:
+                result.append(self._cipher_tuple(ffi.cast("SSL_CIPHER *", ptr)))
+        return result
+
+    def session_reused(self):
+        return bool(lib.SSL_session_reused(self._ssl))
+
+    def get_channel_binding(self, cb_type="tls-unique"):
+        if cb_type != "tls-unique":
+            raise ValueError(f"'{cb_type}' channel binding type not implemented")
+        buf = ffi.new("unsigned char[]", 128)
+        if bool(lib.SSL_session_reused(self._ssl)) ^ (not self._server_side):
+            n = lib.SSL_get_finished(self._ssl, buf, 128)
+        else:
+            n = lib.SSL_get_peer_finished(self._ssl, buf, 128)
+        if n == 0:
+            return None
+        return ffi.buffer(buf, min(n, 128))[:]
 
     def selected_alpn_protocol(self):
         out = ffi.new("const unsigned char **")

@@ -136,6 +136,11 @@ const char *SSL_get_version(const SSL *);
 void SSL_get0_alpn_selected(const SSL *, const unsigned char **, unsigned int *);
 long SSL_set_tlsext_host_name(SSL *, const char *);
 X509_VERIFY_PARAM *SSL_get0_param(SSL *);
+int SSL_session_reused(const SSL *);
+size_t SSL_get_finished(const SSL *, void *, size_t);
+size_t SSL_get_peer_finished(const SSL *, void *, size_t);
+OPENSSL_STACK *tls_SSL_get_ciphers(const SSL *);
+OPENSSL_STACK *tls_SSL_get_client_ciphers(const SSL *);
 
 /* ciphers */
 const char *SSL_CIPHER_get_name(const SSL_CIPHER *);
@@ -180,6 +185,16 @@ static const int TLS_HAS_TLSv1_3 = 1;
 static OPENSSL_STACK *tls_SSL_CTX_get_ciphers(const SSL_CTX *ctx)
 {
     return (OPENSSL_STACK *)SSL_CTX_get_ciphers(ctx);
+}
+
+static OPENSSL_STACK *tls_SSL_get_ciphers(const SSL *s)
+{
+    return (OPENSSL_STACK *)SSL_get_ciphers(s);
+}
+
+static OPENSSL_STACK *tls_SSL_get_client_ciphers(const SSL *s)
+{
+    return (OPENSSL_STACK *)SSL_get_client_ciphers(s);
 }
 
 /* Server-side ALPN selection with the server's preference order, as CPython's
