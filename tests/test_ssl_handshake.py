@@ -2,6 +2,7 @@
 certificates, unwrap, certificate verification failures."""
 
 import ssl as std
+import sys
 
 import pytest
 from ssl_certs import PASSWORD, Pair, assert_error_queue_clean, session_certs
@@ -21,6 +22,9 @@ def clean_error_queue():
     clear_errors()  # whatever a stdlib peer may have left in this thread
     yield
     assert_error_queue_clean()
+
+
+STD_IS_SPEC = sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
 
 
 def forget_stdlib_errors():
@@ -423,13 +427,17 @@ def test_channel_binding_and_shared_ciphers(certs, cmod, smod, bio, version):
     pair = make_pair(cmod, smod, bio, client_ctx(cmod, certs, version), server_ctx(smod, certs))
     for obj in (pair.client, pair.server):
         assert obj.get_channel_binding() is None
-    assert pair.server.shared_ciphers() is None
+    if smod is tssl or STD_IS_SPEC:
+        assert pair.server.shared_ciphers() is None
     pair.handshake()
     client_cb = pair.client.get_channel_binding("tls-unique")
-    assert client_cb and client_cb == pair.server.get_channel_binding()
+    assert client_cb
+    if STD_IS_SPEC or cmod is smod:  # PyPy 3.9's stdlib returns the wrong Finished message
+        assert client_cb == pair.server.get_channel_binding()
     with pytest.raises(ValueError, match="'tls-server-end-point' channel binding type not implemented"):
         (pair.client if cmod is tssl else pair.server).get_channel_binding("tls-server-end-point")
-    assert pair.client.shared_ciphers() is None
+    if cmod is tssl or STD_IS_SPEC:  # PyPy 3.9's stdlib answers a list on the client side
+        assert pair.client.shared_ciphers() is None
     shared = pair.server.shared_ciphers()
     assert pair.server.cipher() in shared
     assert pair.client.session_reused is False and pair.server.session_reused is False
