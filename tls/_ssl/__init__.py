@@ -790,6 +790,21 @@ def _cipher_to_dict(cipher):
 
 # --------------------------------------------------------------------------- connections
 _TRANSFER_SIZE = 1 << 15  # bytes moved per BIO_read when feeding a foreign outgoing BIO
+_KEEP_READ_BUFFER = 1 << 16  # read buffers up to this size are kept for the next read()
+_WANT_READ = lib.SSL_ERROR_WANT_READ
+_WANT_READ_TEXT = f"The operation did not complete (read) ({_LOCATION})"
+# Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
+_SSL_read_ex = lib.SSL_read_ex
+_SSL_write_ex = lib.SSL_write_ex
+_SSL_get_error = lib.SSL_get_error
+_ERR_peek_error = lib.ERR_peek_error
+_from_buffer = ffi.from_buffer
+_sizeof = ffi.sizeof
+_buffer = ffi.buffer
+
+
+def _new_chars(n):
+    return ffi.new("char[]", n)
 
 
 class _SSLSocket:
@@ -808,6 +823,7 @@ class _SSLSocket:
         "_in_eof",
         "_xfer",
         "_readbuf",
+        "_readbuf_size",
         "_count",
         "_shutdown_seen_zero",
         "__weakref__",
@@ -833,6 +849,7 @@ class _SSLSocket:
         self._in_eof = False
         self._xfer = None
         self._readbuf = None
+        self._readbuf_size = 0
         self._count = ffi.new("size_t *")
         self._shutdown_seen_zero = False
         self._in_foreign, self._rbio = self._attach(incoming)
@@ -927,10 +944,16 @@ class _SSLSocket:
             dst.write(ffi.buffer(buf, n))
             pending -= n
 
-    def _error(self, ret, op_ret_zero=False):
+    def _error(self, ret, err=None):
         """Turn a failed SSL_* call into the exception CPython raises (PySSL_SetError)."""
-        err = lib.SSL_get_error(self._ssl, ret)
-        errors = consume_errors()
+        if err is None:
+            err = _SSL_get_error(self._ssl, ret)
+        if not _ERR_peek_error():
+            if err == _WANT_READ:  # the common case on every non-blocking read: keep it cheap
+                return SSLWantReadError(SSL_ERROR_WANT_READ, _WANT_READ_TEXT)
+            errors = []
+        else:
+            errors = consume_errors()
         if err in _ERRSTR:
             exc_type, errstr = _ERRSTR[err]
             return _make_error(exc_type, err, errstr, errors)
@@ -978,64 +1001,86 @@ class _SSLSocket:
             self._flush()
 
     def read(self, len=1024, buffer=None):
+        # Hot path: one SSL_read_ex into the caller's buffer or a reused one.
         ssl = self._ssl
         count = self._count
         if buffer is not None:
             try:
-                dest = ffi.from_buffer(buffer, require_writable=True)
+                dest = _from_buffer(buffer, require_writable=True)
             except (TypeError, BufferError):
                 raise TypeError(
                     f"read() argument 2 must be read-write bytes-like object, not {type(buffer).__name__}"
                 ) from None
-            size = ffi.sizeof(dest)
+            size = _sizeof(dest)
             if len <= 0 or len > size:
                 len = size
             if len == 0:
                 return 0
+            if _SSL_read_ex(ssl, dest, len, count):
+                if self._out_foreign is not None:
+                    self._flush()
+                return count[0]
         else:
-            if len < 0:
-                raise ValueError("size should not be negative")
-            if len == 0:
+            if len <= 0:
+                if len < 0:
+                    raise ValueError("size should not be negative")
                 return b""
             dest = self._readbuf
-            if dest is None or ffi.sizeof(dest) < len:
-                dest = ffi.new("char[]", len)
-                if len <= 1 << 16:
+            if dest is None or len > self._readbuf_size:
+                dest = _new_chars(len)
+                if len <= _KEEP_READ_BUFFER:
                     self._readbuf = dest
+                    self._readbuf_size = len
+            if _SSL_read_ex(ssl, dest, len, count):
+                if self._out_foreign is not None:
+                    self._flush()
+                return _buffer(dest, count[0])[:]
+        return self._read_slow(dest, len, buffer is not None)
+
+    def _read_slow(self, dest, len, into):
+        ssl = self._ssl
+        count = self._count
         try:
             while True:
-                if lib.SSL_read_ex(ssl, dest, len, count):
-                    n = count[0]
-                    return n if buffer is not None else ffi.buffer(dest, n)[:]
-                err = lib.SSL_get_error(ssl, 0)
-                if err == lib.SSL_ERROR_WANT_READ and self._in_foreign is not None and self._pull():
+                err = _SSL_get_error(ssl, 0)
+                if err == _WANT_READ and self._in_foreign is not None and self._pull():
+                    if _SSL_read_ex(ssl, dest, len, count):
+                        return count[0] if into else _buffer(dest, count[0])[:]
                     continue
                 if (
                     err == lib.SSL_ERROR_ZERO_RETURN
                     and lib.SSL_get_shutdown(ssl) == lib.SSL_RECEIVED_SHUTDOWN
                 ):
                     consume_errors()
-                    return 0 if buffer is not None else b""
-                raise self._error(0)
+                    return 0 if into else b""
+                raise self._error(0, err)
         finally:
             if self._out_foreign is not None:
                 self._flush()
 
     def write(self, data):
-        ssl = self._ssl
         try:
-            src = ffi.from_buffer(data)
+            src = _from_buffer(data)
         except TypeError:
             raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
         count = self._count
+        if _SSL_write_ex(self._ssl, src, _sizeof(src), count):
+            if self._out_foreign is not None:
+                self._flush()
+            return count[0]
+        return self._write_slow(src)
+
+    def _write_slow(self, src):
+        ssl = self._ssl
+        count = self._count
         try:
             while True:
-                if lib.SSL_write_ex(ssl, src, len(src), count):
-                    return count[0]
-                err = lib.SSL_get_error(ssl, 0)
-                if err == lib.SSL_ERROR_WANT_READ and self._in_foreign is not None and self._pull():
+                err = _SSL_get_error(ssl, 0)
+                if err == _WANT_READ and self._in_foreign is not None and self._pull():
+                    if _SSL_write_ex(ssl, src, _sizeof(src), count):
+                        return count[0]
                     continue
-                raise self._error(0)
+                raise self._error(0, err)
         finally:
             if self._out_foreign is not None:
                 self._flush()
