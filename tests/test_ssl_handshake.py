@@ -496,3 +496,16 @@ def test_threads_handshake_and_transfer_concurrently(certs):
     for t in threads:
         t.join()
     assert not failures, failures
+
+
+@pytest.mark.parametrize("bio", [tssl.MemoryBIO, std.MemoryBIO])
+def test_large_single_write(certs, bio):
+    pair = Pair(client_ctx(tssl, certs), server_ctx(std, certs), client_bio=bio)
+    pair.handshake()
+    data = bytes(range(251)) * (3 * 4096 + 7)  # ~3 MiB, more than one piece
+    assert pair.client.write(memoryview(data)) == len(data)
+    pair.transfer()
+    received = bytearray()
+    while len(received) < len(data):
+        received += pair.server.read(1 << 16)
+    assert received == data

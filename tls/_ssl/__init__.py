@@ -790,7 +790,11 @@ def _cipher_to_dict(cipher):
 
 # --------------------------------------------------------------------------- connections
 _TRANSFER_SIZE = 1 << 15  # bytes moved per BIO_read when feeding a foreign outgoing BIO
-_KEEP_READ_BUFFER = 1 << 16  # read buffers up to this size are kept for the next read()
+_SSL_OBJECT_SIZE = 48 * 1024
+_KEEP_READ_BUFFER = 1 << 16
+_WRITE_PIECE = (
+    1 << 20
+)  # largest SSL_write_ex when records go to a foreign outgoing BIO  # read buffers up to this size are kept for the next read()
 _WANT_READ = lib.SSL_ERROR_WANT_READ
 _WANT_READ_TEXT = f"The operation did not complete (read) ({_LOCATION})"
 # Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
@@ -841,7 +845,8 @@ class _SSLSocket:
         ssl = lib.SSL_new(context._ctx)
         if ssl == ffi.NULL:
             raise _ssl_error_from_queue("failed to allocate SSL object")
-        self._ssl = ffi.gc(ssl, lib.SSL_free)
+        # size: what an SSL with its record buffers holds, so PyPy's GC sees it
+        self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
         self._context = context
         self._server_side = bool(server_side)
         self.server_hostname = None
@@ -1064,11 +1069,33 @@ class _SSLSocket:
         except TypeError:
             raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
         count = self._count
-        if _SSL_write_ex(self._ssl, src, _sizeof(src), count):
+        size = _sizeof(src)
+        if self._out_foreign is not None and size > _WRITE_PIECE:
+            return self._write_pieces(src, size)
+        if _SSL_write_ex(self._ssl, src, size, count):
             if self._out_foreign is not None:
                 self._flush()
             return count[0]
         return self._write_slow(src)
+
+    def _write_pieces(self, src, size):
+        """Large writes to a foreign outgoing BIO: records are moved out piece by
+        piece, so the private memory BIO never holds more than one piece."""
+        done = 0
+        count = self._count
+        while done < size:
+            piece = src[done : done + _WRITE_PIECE] if done or size - done > _WRITE_PIECE else src
+            if _SSL_write_ex(self._ssl, piece, _sizeof(piece), count):
+                self._flush()
+            elif done:
+                # Part went out already: report it (the caller resends the rest),
+                # the condition (e.g. WANT_READ) shows again on the next write.
+                consume_errors()
+                return done
+            else:
+                self._write_slow(piece)
+            done += count[0]
+        return done
 
     def _write_slow(self, src):
         ssl = self._ssl
