@@ -791,10 +791,8 @@ def _cipher_to_dict(cipher):
 # --------------------------------------------------------------------------- connections
 _TRANSFER_SIZE = 1 << 15  # bytes moved per BIO_read when feeding a foreign outgoing BIO
 _SSL_OBJECT_SIZE = 48 * 1024
-_KEEP_READ_BUFFER = 1 << 16
-_WRITE_PIECE = (
-    1 << 20
-)  # largest SSL_write_ex when records go to a foreign outgoing BIO  # read buffers up to this size are kept for the next read()
+_KEEP_READ_BUFFER = 1 << 16  # read buffers up to this size are kept for the next read()
+_WRITE_PIECE = 1 << 20  # largest SSL_write_ex when records go to a foreign outgoing BIO
 _WANT_READ = lib.SSL_ERROR_WANT_READ
 _WANT_READ_TEXT = f"The operation did not complete (read) ({_LOCATION})"
 # Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
@@ -1076,35 +1074,36 @@ class _SSLSocket:
             if self._out_foreign is not None:
                 self._flush()
             return count[0]
-        return self._write_slow(src)
+        return self._write_slow(src, size)
 
     def _write_pieces(self, src, size):
         """Large writes to a foreign outgoing BIO: records are moved out piece by
         piece, so the private memory BIO never holds more than one piece."""
         done = 0
         count = self._count
+        ssl = self._ssl
         while done < size:
-            piece = src[done : done + _WRITE_PIECE] if done or size - done > _WRITE_PIECE else src
-            if _SSL_write_ex(self._ssl, piece, _sizeof(piece), count):
+            n = min(size - done, _WRITE_PIECE)
+            if _SSL_write_ex(ssl, src + done, n, count):
                 self._flush()
             elif done:
-                # Part went out already: report it (the caller resends the rest),
+                # Part went out already: report it (the caller resends the rest);
                 # the condition (e.g. WANT_READ) shows again on the next write.
                 consume_errors()
                 return done
             else:
-                self._write_slow(piece)
+                self._write_slow(src, n)
             done += count[0]
         return done
 
-    def _write_slow(self, src):
+    def _write_slow(self, src, size):
         ssl = self._ssl
         count = self._count
         try:
             while True:
                 err = _SSL_get_error(ssl, 0)
                 if err == _WANT_READ and self._in_foreign is not None and self._pull():
-                    if _SSL_write_ex(ssl, src, _sizeof(src), count):
+                    if _SSL_write_ex(ssl, src, size, count):
                         return count[0]
                     continue
                 raise self._error(0, err)
