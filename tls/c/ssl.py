@@ -11,6 +11,7 @@ typedef ... SSL_CTX;
 typedef ... SSL;
 typedef ... SSL_CIPHER;
 typedef ... SSL_SESSION;
+typedef int (*SSL_verify_cb)(int, X509_STORE_CTX *);
 
 /* The server's ALPN preference list (wire format) for tls_alpn_select_cb; the
    Python context owns it and keeps it alive as long as the SSL_CTX may use it. */
@@ -91,7 +92,7 @@ uint64_t SSL_CTX_get_options(const SSL_CTX *);
 uint64_t SSL_CTX_set_options(SSL_CTX *, uint64_t);
 uint64_t SSL_CTX_clear_options(SSL_CTX *, uint64_t);
 long SSL_CTX_set_mode(SSL_CTX *, long);
-void SSL_CTX_set_verify(SSL_CTX *, int, void *);
+void SSL_CTX_set_verify(SSL_CTX *, int, SSL_verify_cb);
 int SSL_CTX_get_verify_mode(const SSL_CTX *);
 long SSL_CTX_set_min_proto_version(SSL_CTX *, int);
 long SSL_CTX_set_max_proto_version(SSL_CTX *, int);
