@@ -509,3 +509,67 @@ def test_large_single_write(certs, bio):
     while len(received) < len(data):
         received += pair.server.read(1 << 16)
     assert received == data
+
+
+# ----------------------------------------------------------------------------- context extras
+@pytest.mark.parametrize("cmod,smod,bio", SIDES)
+def test_post_handshake_auth(certs, cmod, smod, bio):
+    sctx = server_ctx(smod, certs)
+    sctx.verify_mode = smod.CERT_REQUIRED
+    sctx.load_verify_locations(certs.ca)
+    sctx.post_handshake_auth = True
+    cctx = client_ctx(cmod, certs)
+    cctx.load_cert_chain(certs.client, certs.client_key)
+    cctx.post_handshake_auth = True
+    assert cctx.post_handshake_auth is True
+    pair = make_pair(cmod, smod, bio, cctx, sctx)
+    pair.handshake()
+    assert pair.server.getpeercert() is None  # nothing asked during the handshake
+    pair.server.verify_client_post_handshake()
+    assert pair.send(pair.server, pair.client, b"request") == b"request"  # carries the CertificateRequest
+    assert pair.send(pair.client, pair.server, b"answer") == b"answer"  # carries the certificate
+    assert ((("commonName", "client"),)) in pair.server.getpeercert()["subject"]
+
+
+def test_verify_client_post_handshake_errors(certs):
+    sctx = server_ctx(tssl, certs, version="TLSv1_2")
+    pair = Pair(client_ctx(std, certs), sctx)
+    pair.handshake()
+    with pytest.raises(tssl.SSLError) as info:
+        pair.server.verify_client_post_handshake()  # TLS 1.2, and no PHA offered
+    assert info.value.library == "SSL" and info.value.reason
+
+
+def test_session_stats_and_tickets(certs):
+    stats = []
+    for smod in (tssl, std):
+        sctx = server_ctx(smod, certs)
+        assert sctx.num_tickets == 2
+        sctx.num_tickets = 1
+        assert sctx.num_tickets == 1
+        with pytest.raises(ValueError, match="non-negative"):
+            sctx.num_tickets = -1
+        for _ in range(3):
+            Pair(client_ctx(std, certs), sctx).handshake()
+        stats.append(sctx.session_stats())
+    assert stats[0]["accept"] == stats[0]["accept_good"] == 3
+    if STD_IS_SPEC:
+        assert stats[0] == stats[1]
+
+
+def test_set_ecdh_curve(certs):
+    sctx = server_ctx(tssl, certs)
+    sctx.set_ecdh_curve("secp384r1")
+    cctx = client_ctx(std, certs)
+    pair = Pair(cctx, sctx)
+    pair.handshake()
+    assert pair.send(pair.client, pair.server, b"x") == b"x"
+    other = client_ctx(std, certs)
+    other.set_ecdh_curve("prime256v1")  # no group in common: the server must refuse
+    with pytest.raises(std.SSLError):
+        Pair(other, sctx).handshake()
+    forget_stdlib_errors()
+    with pytest.raises(ValueError, match="unknown elliptic curve name 'nope'"):
+        sctx.set_ecdh_curve("nope")
+    with pytest.raises(TypeError):
+        sctx.set_ecdh_curve(1)

@@ -480,6 +480,10 @@ class SSLObject:
         current SSL channel."""
         return self._sslobj.version()
 
+    def verify_client_post_handshake(self):
+        """Request a client certificate after the TLS 1.3 handshake (servers)."""
+        return self._sslobj.verify_client_post_handshake()
+
 
 SSLContext.sslobject_class = SSLObject
 

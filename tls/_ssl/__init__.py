@@ -374,6 +374,7 @@ class _SSLContext:
         self._protocol = protocol
         self._alpn = None
         self._check_hostname = False
+        self._post_handshake_auth = False
         self.sni_callback = None
         if protocol == PROTOCOL_TLS_CLIENT:
             self._check_hostname = True
@@ -499,6 +500,56 @@ class _SSLContext:
     @property
     def security_level(self):
         return lib.SSL_CTX_get_security_level(self._ctx)
+
+    @property
+    def post_handshake_auth(self):
+        return self._post_handshake_auth
+
+    @post_handshake_auth.setter
+    def post_handshake_auth(self, value):
+        # Applied per connection in _SSLSocket (as CPython, bpo-37428).
+        self._post_handshake_auth = bool(value)
+
+    @property
+    def num_tickets(self):
+        return lib.SSL_CTX_get_num_tickets(self._ctx)
+
+    @num_tickets.setter
+    def num_tickets(self, value):
+        n = operator.index(value)
+        if n < 0:
+            raise ValueError("value must be non-negative")
+        if self._protocol != PROTOCOL_TLS_SERVER:
+            raise ValueError("SSLContext is not a server context.")
+        if lib.SSL_CTX_set_num_tickets(self._ctx, n) != 1:
+            consume_errors()
+            raise TypeError("Failed to set num tickets.")
+
+    def session_stats(self):
+        ctx = self._ctx
+        return {
+            "number": lib.SSL_CTX_sess_number(ctx),
+            "connect": lib.SSL_CTX_sess_connect(ctx),
+            "connect_good": lib.SSL_CTX_sess_connect_good(ctx),
+            "connect_renegotiate": lib.SSL_CTX_sess_connect_renegotiate(ctx),
+            "accept": lib.SSL_CTX_sess_accept(ctx),
+            "accept_good": lib.SSL_CTX_sess_accept_good(ctx),
+            "accept_renegotiate": lib.SSL_CTX_sess_accept_renegotiate(ctx),
+            "hits": lib.SSL_CTX_sess_hits(ctx),
+            "misses": lib.SSL_CTX_sess_misses(ctx),
+            "timeouts": lib.SSL_CTX_sess_timeouts(ctx),
+            "cache_full": lib.SSL_CTX_sess_cache_full(ctx),
+        }
+
+    def set_ecdh_curve(self, name):
+        raw = os.fsencode(name)
+        nid = lib.OBJ_sn2nid(raw)
+        if nid == 0:
+            consume_errors()
+            raise ValueError(f"unknown elliptic curve name {name!r}")
+        nids = ffi.new("int[1]", [nid])
+        if not lib.SSL_CTX_set1_groups(self._ctx, nids, 1):
+            raise _ssl_error_from_queue()
 
     def _get_version(self, getter, default):
         v = getter(self._ctx)
@@ -859,6 +910,15 @@ class _SSLSocket:
         self._out_foreign, self._wbio = self._attach(outgoing)
         lib.SSL_set_bio(ssl, self._rbio, self._wbio)
         lib.SSL_set_mode(ssl, lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | lib.SSL_MODE_AUTO_RETRY)
+        if context._post_handshake_auth:
+            if server_side:
+                # Only servers that verify get SSL_VERIFY_POST_HANDSHAKE (bpo-37428).
+                mode = lib.SSL_get_verify_mode(ssl)
+                if mode & lib.SSL_VERIFY_PEER:
+                    callback = lib.SSL_get_verify_callback(ssl)
+                    lib.SSL_set_verify(ssl, mode | lib.SSL_VERIFY_POST_HANDSHAKE, callback)
+            else:
+                lib.SSL_set_post_handshake_auth(ssl, 1)
         if server_hostname is not None:
             self._configure_hostname(server_hostname)
         if server_side:
@@ -1193,6 +1253,11 @@ class _SSLSocket:
 
     def session_reused(self):
         return bool(lib.SSL_session_reused(self._ssl))
+
+    def verify_client_post_handshake(self):
+        if not lib.SSL_verify_client_post_handshake(self._ssl):
+            raise _ssl_error_from_queue()
+        self._flush()
 
     def get_channel_binding(self, cb_type="tls-unique"):
         if cb_type != "tls-unique":

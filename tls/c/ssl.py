@@ -114,6 +114,20 @@ X509_VERIFY_PARAM *SSL_CTX_get0_param(SSL_CTX *);
 int SSL_CTX_set_alpn_protos(SSL_CTX *, const unsigned char *, unsigned int);
 void tls_SSL_CTX_set_alpn_select(SSL_CTX *, tls_alpn_protocols *);
 int SSL_CTX_get_security_level(const SSL_CTX *);
+size_t SSL_CTX_get_num_tickets(const SSL_CTX *);
+int SSL_CTX_set_num_tickets(SSL_CTX *, size_t);
+long SSL_CTX_set1_groups(SSL_CTX *, int *, int);
+long SSL_CTX_sess_number(SSL_CTX *);
+long SSL_CTX_sess_connect(SSL_CTX *);
+long SSL_CTX_sess_connect_good(SSL_CTX *);
+long SSL_CTX_sess_connect_renegotiate(SSL_CTX *);
+long SSL_CTX_sess_accept(SSL_CTX *);
+long SSL_CTX_sess_accept_good(SSL_CTX *);
+long SSL_CTX_sess_accept_renegotiate(SSL_CTX *);
+long SSL_CTX_sess_hits(SSL_CTX *);
+long SSL_CTX_sess_misses(SSL_CTX *);
+long SSL_CTX_sess_timeouts(SSL_CTX *);
+long SSL_CTX_sess_cache_full(SSL_CTX *);
 
 /* connections */
 SSL *SSL_new(SSL_CTX *);
@@ -138,6 +152,11 @@ void SSL_get0_alpn_selected(const SSL *, const unsigned char **, unsigned int *)
 long SSL_set_tlsext_host_name(SSL *, const char *);
 X509_VERIFY_PARAM *SSL_get0_param(SSL *);
 int SSL_session_reused(const SSL *);
+int SSL_get_verify_mode(const SSL *);
+SSL_verify_cb SSL_get_verify_callback(const SSL *);
+void SSL_set_verify(SSL *, int, SSL_verify_cb);
+void SSL_set_post_handshake_auth(SSL *, int);
+int SSL_verify_client_post_handshake(SSL *);
 size_t SSL_get_finished(const SSL *, void *, size_t);
 size_t SSL_get_peer_finished(const SSL *, void *, size_t);
 OPENSSL_STACK *tls_SSL_get_ciphers(const SSL *);

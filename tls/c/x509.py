@@ -114,6 +114,7 @@ ASN1_OCTET_STRING *a2i_IPADDRESS(const char *);
 void ASN1_OCTET_STRING_free(ASN1_OCTET_STRING *);
 int OBJ_obj2txt(char *, int, const ASN1_OBJECT *, int);
 int OBJ_obj2nid(const ASN1_OBJECT *);
+int OBJ_sn2nid(const char *);
 const char *OBJ_nid2ln(int);
 const char *OBJ_nid2sn(int);
 int ASN1_STRING_to_UTF8(unsigned char **, const ASN1_STRING *);
