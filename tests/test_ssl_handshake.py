@@ -573,3 +573,87 @@ def test_set_ecdh_curve(certs):
         sctx.set_ecdh_curve("nope")
     with pytest.raises(TypeError):
         sctx.set_ecdh_curve(1)
+
+
+# ----------------------------------------------------------------------------- SNI
+def _der(path):
+    with open(path) as f:
+        return std.PEM_cert_to_DER_cert(f.read())
+
+
+@pytest.mark.parametrize("bio", [tssl.MemoryBIO, std.MemoryBIO])
+def test_sni_callback_switches_context(certs, bio):
+    rsa, ec = server_ctx(tssl, certs, "rsa"), server_ctx(tssl, certs, "ec")
+    seen = []
+
+    def callback(sslobj, servername, ctx):
+        seen.append((sslobj, servername, ctx))
+        if servername == "localhost":
+            sslobj.context = ec
+
+    rsa.sni_callback = callback
+    assert rsa.sni_callback is callback
+    pair = Pair(client_ctx(std, certs), rsa, server_bio=bio)
+    pair.handshake()
+    assert seen == [(pair.server, "localhost", rsa)]
+    assert pair.server.context is ec
+    assert pair.client.getpeercert(True) == _der(certs.server_ec)
+    # an IP address is not sent as SNI: the callback sees None and keeps the context
+    seen.clear()
+    pair = Pair(client_ctx(std, certs), rsa, server_bio=bio, server_hostname="127.0.0.1")
+    pair.handshake()
+    assert seen[0][1] is None and pair.client.getpeercert(True) == _der(certs.server)
+    rsa.sni_callback = None
+    assert rsa.sni_callback is None
+    with pytest.raises(TypeError, match="not a callable object"):
+        rsa.sni_callback = 5
+    with pytest.raises(TypeError, match="The value must be a SSLContext"):
+        pair.server.context = std.SSLContext(std.PROTOCOL_TLS_SERVER)
+
+
+def test_sni_callback_alert_and_exception(certs, monkeypatch):
+    import sys
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda args: reported.append(args.exc_type))
+    outcomes = []
+    for smod in (tssl, std):
+        for behaviour in ("alert", "raise"):
+            sctx = server_ctx(smod, certs)
+
+            def callback(sslobj, servername, ctx, behaviour=behaviour, smod=smod):
+                if behaviour == "raise":
+                    raise ZeroDivisionError
+                return smod.ALERT_DESCRIPTION_ACCESS_DENIED
+
+            sctx.sni_callback = callback
+            pair = Pair(client_ctx(std, certs), sctx)
+            with pytest.raises(std.SSLWantReadError):
+                pair.client.do_handshake()
+            pair.transfer()
+            with pytest.raises(std.SSLError) as server_error:
+                pair.server.do_handshake()
+            pair.transfer()
+            with pytest.raises(std.SSLError) as client_error:
+                pair.client.do_handshake()
+            forget_stdlib_errors()
+            outcomes.append((behaviour, server_error.value.reason, client_error.value.reason))
+    assert outcomes[:2] == [
+        ("alert", "CALLBACK_FAILED", "TLSV1_ALERT_ACCESS_DENIED"),
+        ("raise", "CALLBACK_FAILED", "SSLV3_ALERT_HANDSHAKE_FAILURE"),
+    ]
+    if STD_IS_SPEC:
+        assert outcomes[:2] == outcomes[2:]
+    assert ZeroDivisionError in reported
+
+
+def test_set_servername_callback(certs):
+    sctx = server_ctx(tssl, certs)
+    names = []
+    sctx.set_servername_callback(lambda sslobj, name, ctx: names.append(name))
+    Pair(client_ctx(std, certs), sctx, server_hostname="localhost").handshake()
+    assert names == ["localhost"]
+    sctx.set_servername_callback(None)
+    assert sctx.sni_callback is None
+    with pytest.raises(ValueError):
+        client_ctx(tssl, certs).sni_callback = print

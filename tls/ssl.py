@@ -10,6 +10,7 @@ stdlib's, so ``except ssl.SSLError`` catches them.  Sockets (``SSLSocket``,
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from collections import namedtuple
 from enum import Enum as _Enum
@@ -281,6 +282,20 @@ class SSLContext(_SSLContext):
             context=self,
         )
 
+    def set_servername_callback(self, server_name_callback):
+        if server_name_callback is None:
+            self.sni_callback = None
+        else:
+            if not callable(server_name_callback):
+                raise TypeError("not a callable object")
+
+            @functools.wraps(server_name_callback)
+            def shim_cb(sslobj, servername, sslctx):
+                servername = self._encode_hostname(servername)
+                return server_name_callback(sslobj, servername, sslctx)
+
+            self.sni_callback = shim_cb
+
     def set_alpn_protocols(self, alpn_protocols):
         protos = bytearray()
         for protocol in alpn_protocols:
@@ -382,6 +397,10 @@ class SSLObject:
     def context(self):
         """The SSLContext that is currently in use."""
         return self._sslobj.context
+
+    @context.setter
+    def context(self, ctx):
+        self._sslobj.context = ctx
 
     @property
     def session_reused(self):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import operator
 import os
 import warnings
+import weakref
 
 from tls._binding import consume_errors, ffi, lib, openssl_assert
 from tls._ssl import _cert
@@ -375,7 +376,7 @@ class _SSLContext:
         self._alpn = None
         self._check_hostname = False
         self._post_handshake_auth = False
-        self.sni_callback = None
+        self._sni_callback = None
         if protocol == PROTOCOL_TLS_CLIENT:
             self._check_hostname = True
             lib.SSL_CTX_set_verify(ctx, lib.SSL_VERIFY_PEER | lib.SSL_VERIFY_FAIL_IF_NO_PEER_CERT, ffi.NULL)
@@ -500,6 +501,22 @@ class _SSLContext:
     @property
     def security_level(self):
         return lib.SSL_CTX_get_security_level(self._ctx)
+
+    @property
+    def sni_callback(self):
+        return self._sni_callback
+
+    @sni_callback.setter
+    def sni_callback(self, callback):
+        if self._protocol == PROTOCOL_TLS_CLIENT:
+            raise ValueError("sni_callback cannot be set on TLS_CLIENT context")
+        if callback is None:
+            lib.SSL_CTX_set_tlsext_servername_callback(self._ctx, ffi.NULL)
+        elif not callable(callback):
+            raise TypeError("not a callable object")
+        else:
+            lib.SSL_CTX_set_tlsext_servername_callback(self._ctx, _SERVERNAME_CB)
+        self._sni_callback = callback
 
     @property
     def post_handshake_auth(self):
@@ -879,6 +896,7 @@ class _SSLSocket:
         "_readbuf_size",
         "_count",
         "_shutdown_seen_zero",
+        "_handle",
         "__weakref__",
     )
 
@@ -906,6 +924,7 @@ class _SSLSocket:
         self._readbuf_size = 0
         self._count = ffi.new("size_t *")
         self._shutdown_seen_zero = False
+        self._handle = None
         self._in_foreign, self._rbio = self._attach(incoming)
         self._out_foreign, self._wbio = self._attach(outgoing)
         lib.SSL_set_bio(ssl, self._rbio, self._wbio)
@@ -922,6 +941,10 @@ class _SSLSocket:
         if server_hostname is not None:
             self._configure_hostname(server_hostname)
         if server_side:
+            # The SNI callback finds this object from the SSL (a weak reference:
+            # no cycle through the handle).
+            self._handle = ffi.new_handle(weakref.ref(self))
+            lib.SSL_set_app_data(ssl, self._handle)
             lib.SSL_set_accept_state(ssl)
         else:
             lib.SSL_set_connect_state(ssl)
@@ -1200,6 +1223,14 @@ class _SSLSocket:
     def context(self):
         return self._context
 
+    @context.setter
+    def context(self, ctx):
+        if not isinstance(ctx, _SSLContext):
+            raise TypeError("The value must be a SSLContext")
+        if lib.SSL_set_SSL_CTX(self._ssl, ctx._ctx) == ffi.NULL:
+            raise _ssl_error_from_queue()
+        self._context = ctx
+
     @property
     def server_side(self):
         return self._server_side
@@ -1285,6 +1316,41 @@ class _SSLSocket:
         if ssl is not None:
             ffi.gc(ssl, None)
             lib.SSL_free(ssl)
+
+
+# --------------------------------------------------------------------------- SNI
+_SERVERNAME_CB = ffi.addressof(lib, "tls_servername_callback")
+
+
+@ffi.def_extern(error=lib.SSL_TLSEXT_ERR_ALERT_FATAL)
+def tls_servername_callback(ssl, alert, arg):
+    """OpenSSL's server-name callback -> ``context.sni_callback(sslobject, name, context)``
+    with CPython's rules: None continues the handshake, an int is the alert to send,
+    an exception (reported as unraisable) fails the handshake with handshake_failure."""
+    alert[0] = lib.SSL_AD_HANDSHAKE_FAILURE  # stands if the callback raises
+    handle = lib.SSL_get_app_data(ssl)
+    sock = ffi.from_handle(handle)() if handle != ffi.NULL else None
+    if sock is None:
+        return lib.SSL_TLSEXT_ERR_OK
+    ctx = sock._context
+    callback = ctx._sni_callback
+    if callback is None:
+        return lib.SSL_TLSEXT_ERR_OK
+    name = lib.SSL_get_servername(ssl, lib.TLSEXT_NAMETYPE_host_name)
+    if name == ffi.NULL:
+        servername = None
+    else:
+        alert[0] = lib.SSL_AD_INTERNAL_ERROR
+        # server_hostname was sent as an A-label: kept as one (bpo-28414)
+        servername = ffi.string(name).decode("ascii")
+        alert[0] = lib.SSL_AD_HANDSHAKE_FAILURE
+    target = sock.owner if sock.owner is not None else sock
+    result = callback(target, servername, ctx)
+    if result is None:
+        return lib.SSL_TLSEXT_ERR_OK
+    alert[0] = lib.SSL_AD_INTERNAL_ERROR
+    alert[0] = operator.index(result)
+    return lib.SSL_TLSEXT_ERR_ALERT_FATAL
 
 
 # --------------------------------------------------------------------------- module functions

@@ -74,6 +74,11 @@ static const int OPENSSL_NPN_NEGOTIATED;
 static const int SSL_R_CERTIFICATE_VERIFY_FAILED;
 static const int SSL_R_UNEXPECTED_EOF_WHILE_READING;
 
+static const int TLSEXT_NAMETYPE_host_name;
+static const int SSL_TLSEXT_ERR_ALERT_FATAL;
+static const int SSL_AD_HANDSHAKE_FAILURE;
+static const int SSL_AD_INTERNAL_ERROR;
+
 static const int TLS_HAS_TLSv1;
 static const int TLS_HAS_TLSv1_1;
 static const int TLS_HAS_TLSv1_2;
@@ -128,6 +133,14 @@ long SSL_CTX_sess_hits(SSL_CTX *);
 long SSL_CTX_sess_misses(SSL_CTX *);
 long SSL_CTX_sess_timeouts(SSL_CTX *);
 long SSL_CTX_sess_cache_full(SSL_CTX *);
+
+/* SNI: the server-name callback is implemented in Python (tls._ssl) */
+extern "Python" int tls_servername_callback(SSL *, int *, void *);
+long SSL_CTX_set_tlsext_servername_callback(SSL_CTX *, int (*)(SSL *, int *, void *));
+const char *SSL_get_servername(const SSL *, const int);
+SSL_CTX *SSL_set_SSL_CTX(SSL *, SSL_CTX *);
+int SSL_set_app_data(SSL *, void *);
+void *SSL_get_app_data(const SSL *);
 
 /* connections */
 SSL *SSL_new(SSL_CTX *);
