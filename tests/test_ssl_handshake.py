@@ -657,3 +657,54 @@ def test_set_servername_callback(certs):
     assert sctx.sni_callback is None
     with pytest.raises(ValueError):
         client_ctx(tssl, certs).sni_callback = print
+
+
+# ----------------------------------------------------------------------------- sessions
+def _session_after_data(pair):
+    """TLS 1.3 tickets arrive after the handshake: one round of data delivers them."""
+    assert pair.send(pair.server, pair.client, b"hello") == b"hello"
+    assert pair.send(pair.client, pair.server, b"hi") == b"hi"
+    return pair.client.session
+
+
+@pytest.mark.parametrize("cmod,smod,bio", SIDES)
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_session_resumption(certs, cmod, smod, bio, version):
+    cctx, sctx = client_ctx(cmod, certs, version), server_ctx(smod, certs)
+    first = make_pair(cmod, smod, bio, cctx, sctx)
+    first.handshake()
+    assert first.client.session_reused is False
+    session = _session_after_data(first)
+    assert session is not None and session.has_ticket
+    assert session.timeout > 0 and session.time > 0 and session.ticket_lifetime_hint > 0
+    assert isinstance(session.id, bytes)
+    cbio = bio if (bio is not None and cmod is tssl) else None
+    second = Pair(cctx, sctx, client_bio=cbio, server_bio=bio if (bio and smod is tssl) else None)
+    second.client.session = session
+    second.handshake()
+    assert second.client.session_reused is True and second.server.session_reused is True
+    # and the wrap_bio(session=...) spelling
+    bio_class = cbio or (tssl.MemoryBIO if cmod is tssl else std.MemoryBIO)
+    third = cctx.wrap_bio(bio_class(), bio_class(), server_hostname="localhost", session=session)
+    assert third.session is not None
+
+
+def test_session_errors(certs):
+    cctx, sctx = client_ctx(tssl, certs), server_ctx(tssl, certs)
+    pair = Pair(cctx, sctx)
+    pair.handshake()
+    session = _session_after_data(pair)
+    assert session == pair.client.session and not session != pair.client.session
+    with pytest.raises(TypeError):
+        hash(session)
+    with pytest.raises(TypeError):
+        tssl.SSLSession()
+    fresh = Pair(cctx, sctx)
+    with pytest.raises(TypeError, match="Value is not a SSLSession."):
+        fresh.client.session = "session"
+    with pytest.raises(ValueError, match="Cannot set session for server-side SSLSocket."):
+        fresh.server.session = pair.server.session
+    with pytest.raises(ValueError, match="Session refers to a different SSLContext."):
+        Pair(client_ctx(tssl, certs), sctx).client.session = session
+    with pytest.raises(ValueError, match="Cannot set session after handshake."):
+        pair.client.session = session

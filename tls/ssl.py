@@ -41,6 +41,7 @@ from tls._ssl import (  # noqa: F401 - re-exported names
     SSLCertVerificationError,
     SSLEOFError,
     SSLError,
+    SSLSession,
     SSLSyscallError,
     SSLWantReadError,
     SSLWantWriteError,
@@ -401,6 +402,15 @@ class SSLObject:
     @context.setter
     def context(self, ctx):
         self._sslobj.context = ctx
+
+    @property
+    def session(self):
+        """The SSLSession for client socket."""
+        return self._sslobj.session
+
+    @session.setter
+    def session(self, session):
+        self._sslobj.session = session
 
     @property
     def session_reused(self):

@@ -823,9 +823,10 @@ class _SSLContext:
 
     # ---- connections
     def _wrap_bio(self, incoming, outgoing, server_side, server_hostname, *, owner=None, session=None):
+        sock = _SSLSocket(self, incoming, outgoing, server_side, server_hostname, owner)
         if session is not None:
-            raise NotImplementedError("TLS session resumption is not implemented yet")
-        return _SSLSocket(self, incoming, outgoing, server_side, server_hostname, owner)
+            sock.session = session
+        return sock
 
 
 def _nid_name(nid, func):
@@ -1285,6 +1286,26 @@ class _SSLSocket:
     def session_reused(self):
         return bool(lib.SSL_session_reused(self._ssl))
 
+    @property
+    def session(self):
+        session = lib.SSL_get1_session(self._ssl)
+        if session == ffi.NULL:
+            return None
+        return SSLSession._wrap(session, self._context)
+
+    @session.setter
+    def session(self, session):
+        if not isinstance(session, SSLSession):
+            raise TypeError("Value is not a SSLSession.")
+        if session._ctx._ctx != self._context._ctx:
+            raise ValueError("Session refers to a different SSLContext.")
+        if self._server_side:
+            raise ValueError("Cannot set session for server-side SSLSocket.")
+        if lib.SSL_is_init_finished(self._ssl):
+            raise ValueError("Cannot set session after handshake.")
+        if not lib.SSL_set_session(self._ssl, session._session):
+            raise _ssl_error_from_queue()
+
     def verify_client_post_handshake(self):
         if not lib.SSL_verify_client_post_handshake(self._ssl):
             raise _ssl_error_from_queue()
@@ -1316,6 +1337,62 @@ class _SSLSocket:
         if ssl is not None:
             ffi.gc(ssl, None)
             lib.SSL_free(ssl)
+
+
+# --------------------------------------------------------------------------- sessions
+class SSLSession:
+    """A TLS session a client can resume (CPython's ``_ssl.SSLSession``)."""
+
+    __slots__ = ("_session", "_ctx", "__weakref__")
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("cannot create '_ssl.SSLSession' instances")
+
+    @classmethod
+    def _wrap(cls, session, context):
+        self = object.__new__(cls)
+        self._session = ffi.gc(session, lib.SSL_SESSION_free)
+        self._ctx = context
+        return self
+
+    @property
+    def id(self):
+        """Session id"""
+        n = ffi.new("unsigned int *")
+        ptr = lib.SSL_SESSION_get_id(self._session, n)
+        return ffi.buffer(ptr, n[0])[:]
+
+    @property
+    def time(self):
+        """Session creation time (seconds since epoch)."""
+        return lib.SSL_SESSION_get_time(self._session)
+
+    @property
+    def timeout(self):
+        """Session timeout (delta in seconds)."""
+        return lib.SSL_SESSION_get_timeout(self._session)
+
+    @property
+    def ticket_lifetime_hint(self):
+        """Ticket life time hint."""
+        return lib.SSL_SESSION_get_ticket_lifetime_hint(self._session)
+
+    @property
+    def has_ticket(self):
+        """Does the session contain a ticket?"""
+        return bool(lib.SSL_SESSION_has_ticket(self._session))
+
+    def __eq__(self, other):
+        if not isinstance(other, SSLSession):
+            return NotImplemented
+        return self.id == other.id
+
+    def __ne__(self, other):
+        if not isinstance(other, SSLSession):
+            return NotImplemented
+        return self.id != other.id
+
+    __hash__ = None
 
 
 # --------------------------------------------------------------------------- SNI

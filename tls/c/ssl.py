@@ -175,6 +175,16 @@ size_t SSL_get_peer_finished(const SSL *, void *, size_t);
 OPENSSL_STACK *tls_SSL_get_ciphers(const SSL *);
 OPENSSL_STACK *tls_SSL_get_client_ciphers(const SSL *);
 
+/* sessions */
+SSL_SESSION *SSL_get1_session(SSL *);
+int SSL_set_session(SSL *, SSL_SESSION *);
+void SSL_SESSION_free(SSL_SESSION *);
+const unsigned char *SSL_SESSION_get_id(const SSL_SESSION *, unsigned int *);
+long SSL_SESSION_get_time(const SSL_SESSION *);
+long SSL_SESSION_get_timeout(const SSL_SESSION *);
+unsigned long SSL_SESSION_get_ticket_lifetime_hint(const SSL_SESSION *);
+int SSL_SESSION_has_ticket(const SSL_SESSION *);
+
 /* ciphers */
 const char *SSL_CIPHER_get_name(const SSL_CIPHER *);
 const char *SSL_CIPHER_get_version(const SSL_CIPHER *);
