@@ -677,7 +677,8 @@ def test_session_resumption(certs, cmod, smod, bio, version):
     session = _session_after_data(first)
     assert session is not None and session.has_ticket
     assert session.timeout > 0 and session.time > 0 and session.ticket_lifetime_hint > 0
-    assert isinstance(session.id, bytes)
+    if cmod is tssl or STD_IS_SPEC:  # PyPy 3.9's stdlib returns a list here
+        assert isinstance(session.id, bytes)
     cbio = bio if (bio is not None and cmod is tssl) else None
     second = Pair(cctx, sctx, client_bio=cbio, server_bio=bio if (bio and smod is tssl) else None)
     second.client.session = session
