@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import os
+import sys
 from collections import namedtuple
 from enum import Enum as _Enum
 from enum import IntEnum as _IntEnum
@@ -297,6 +298,22 @@ class SSLContext(_SSLContext):
 
             self.sni_callback = shim_cb
 
+    def set_npn_protocols(self, npn_protocols):
+        import warnings
+
+        warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
+        protos = bytearray()
+        for protocol in npn_protocols:
+            b = bytes(protocol, "ascii")
+            if len(b) == 0 or len(b) > 255:
+                raise SSLError("NPN protocols must be 1 to 255 in length")
+            protos.append(len(b))
+            protos.extend(b)
+
+        # As CPython 3.11 built without NPN (HAS_NPN is False): the engine has no
+        # _set_npn_protocols, so this ends in AttributeError, exactly like the stdlib.
+        self._set_npn_protocols(protos)
+
     def set_alpn_protocols(self, alpn_protocols):
         protos = bytearray()
         for protocol in alpn_protocols:
@@ -547,6 +564,11 @@ def create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile=None, capath=N
         # CERT_OPTIONAL or CERT_REQUIRED. Let's try to load default system
         # root CA certificates for the given purpose. This may fail silently.
         context.load_default_certs(purpose)
+    # OpenSSL 1.1.1 keylog file
+    if hasattr(context, "keylog_filename"):
+        keylogfile = os.environ.get("SSLKEYLOGFILE")
+        if keylogfile and not sys.flags.ignore_environment:
+            context.keylog_filename = keylogfile
     return context
 
 
@@ -602,6 +624,11 @@ def _create_unverified_context(
         # CERT_OPTIONAL or CERT_REQUIRED. Let's try to load default system
         # root CA certificates for the given purpose. This may fail silently.
         context.load_default_certs(purpose)
+    # OpenSSL 1.1.1 keylog file
+    if hasattr(context, "keylog_filename"):
+        keylogfile = os.environ.get("SSLKEYLOGFILE")
+        if keylogfile and not sys.flags.ignore_environment:
+            context.keylog_filename = keylogfile
     return context
 
 

@@ -21,6 +21,10 @@ size_t BIO_ctrl_pending(BIO *);
 long BIO_set_mem_eof_return(BIO *, long);
 long BIO_get_mem_data(BIO *, char **);
 int BIO_should_retry(BIO *);
+BIO *BIO_new_file(const char *, const char *);
+int BIO_puts(BIO *, const char *);
+int BIO_flush(BIO *);
+int BIO_tell(BIO *);
 """
 
 CUSTOMIZATIONS = ""

@@ -134,6 +134,11 @@ long SSL_CTX_sess_misses(SSL_CTX *);
 long SSL_CTX_sess_timeouts(SSL_CTX *);
 long SSL_CTX_sess_cache_full(SSL_CTX *);
 
+/* NSS key log (keylog_filename): the file BIO lives in the SSL_CTX's app data */
+int SSL_CTX_set_app_data(SSL_CTX *, void *);
+void *SSL_CTX_get_app_data(const SSL_CTX *);
+void tls_SSL_CTX_set_keylog(SSL_CTX *, BIO *);
+
 /* SNI: the server-name callback is implemented in Python (tls._ssl) */
 extern "Python" int tls_servername_callback(SSL *, int *, void *);
 long SSL_CTX_set_tlsext_servername_callback(SSL_CTX *, int (*)(SSL *, int *, void *));
@@ -224,6 +229,38 @@ static const int TLS_HAS_TLSv1_3 = 0;
 #else
 static const int TLS_HAS_TLSv1_3 = 1;
 #endif
+
+/* Writes one NSS key log line; a single BIO_write (one fwrite, locked by stdio)
+   keeps lines whole when handshakes run in several threads. */
+static void tls_keylog_callback(const SSL *ssl, const char *line)
+{
+    BIO *bio = (BIO *)SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    char stack[512];
+    char *buf = stack;
+    size_t n;
+    if (bio == NULL || line == NULL)
+        return;
+    n = strlen(line);
+    if (n + 1 > sizeof(stack)) {
+        buf = OPENSSL_malloc(n + 1);
+        if (buf == NULL)
+            return;
+    }
+    memcpy(buf, line, n);
+    buf[n] = '\\n';
+    BIO_write(bio, buf, (int)(n + 1));
+    (void)BIO_flush(bio);
+    if (buf != stack)
+        OPENSSL_free(buf);
+}
+
+/* Installs (bio != NULL) or removes the key log; the caller owns the BIO and
+   keeps it alive as long as it is installed. */
+static void tls_SSL_CTX_set_keylog(SSL_CTX *ctx, BIO *bio)
+{
+    SSL_CTX_set_app_data(ctx, bio);
+    SSL_CTX_set_keylog_callback(ctx, bio != NULL ? tls_keylog_callback : NULL);
+}
 
 static OPENSSL_STACK *tls_SSL_CTX_get_ciphers(const SSL_CTX *ctx)
 {
