@@ -728,7 +728,9 @@ def _keylog_labels(path):
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
 def test_keylog_file(certs, tmp_path, version):
     results = []
-    for cmod in (tssl, std):
+    # PyPy 3.9's stdlib has no keylog_filename: compare where it has
+    mods = (tssl, std) if hasattr(std.SSLContext, "keylog_filename") else (tssl,)
+    for cmod in mods:
         path = tmp_path / f"{cmod.__name__}-{version}.log"
         cctx = client_ctx(cmod, certs, version)
         assert cctx.keylog_filename is None
@@ -739,7 +741,7 @@ def test_keylog_file(certs, tmp_path, version):
         cctx.keylog_filename = None
         Pair(cctx, server_ctx(std, certs)).handshake()  # not logged any more
         results.append(_keylog_labels(path))
-    assert results[0] == results[1]
+    assert results[0] == results[-1]
     expected = (
         ["CLIENT_RANDOM"]
         if version == "TLSv1_2"
