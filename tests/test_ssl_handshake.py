@@ -783,3 +783,31 @@ def test_set_npn_protocols_like_cpython():
     with pytest.warns(DeprecationWarning):
         with pytest.raises(tssl.SSLError, match="NPN protocols must be 1 to 255 in length"):
             ctx.set_npn_protocols([""])
+
+
+# ----------------------------------------------------------------------------- chains
+@pytest.mark.parametrize("bio", [tssl.MemoryBIO, std.MemoryBIO])
+def test_verified_and_unverified_chains(certs, bio):
+    sctx = server_ctx(tssl, certs)
+    sctx.verify_mode = tssl.CERT_REQUIRED
+    sctx.load_verify_locations(certs.ca)
+    cctx = client_ctx(tssl, certs)
+    cctx.load_cert_chain(certs.client, certs.client_key)
+    pair = Pair(cctx, sctx, client_bio=bio, server_bio=bio)
+    assert pair.client.get_verified_chain() == [] and pair.client.get_unverified_chain() == []
+    pair.handshake()
+    server, client, ca = _der(certs.server), _der(certs.client), _der(certs.ca)
+    assert pair.client.get_verified_chain() == [server, ca]
+    assert pair.server.get_verified_chain() == [client, ca]
+    # each side also sends the CA: OpenSSL builds the chain from its own store
+    assert pair.client.get_unverified_chain() == [server, ca]
+    assert pair.server.get_unverified_chain() == [client, ca]
+    # a side whose store lacks the CA sends the leaf alone
+    pair = Pair(client_ctx(tssl, certs), server_ctx(tssl, certs), client_bio=bio, server_bio=bio)
+    pair.handshake()
+    assert pair.client.get_unverified_chain() == [server]
+    assert pair.client.get_verified_chain() == [server, ca]
+    if hasattr(std.SSLObject, "get_verified_chain"):  # CPython >= 3.13
+        ref = Pair(client_ctx(std, certs), server_ctx(std, certs))
+        ref.handshake()
+        assert ref.client.get_verified_chain() == pair.client.get_verified_chain()

@@ -763,3 +763,18 @@ def test_decode_cert_equals_stdlib(certs, which):
     if which == "server":
         assert ours["OCSP"] == ("http://ocsp.example.com/",)
         assert ours["crlDistributionPoints"] == ("http://crl.example.com/ca.crl", "ldap://crl.example.com/ca")
+
+
+def test_import_leaves_stdlib_ssl_alone():
+    import subprocess
+
+    code = (
+        "import ssl, _ssl\n"
+        "before = (dict(vars(ssl)), dict(vars(_ssl)))\n"
+        "import tls.ssl\n"
+        "assert (dict(vars(ssl)), dict(vars(_ssl))) == before\n"
+        "assert ssl.SSLContext is not tls.ssl.SSLContext\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tssl.__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=root)

@@ -1286,6 +1286,34 @@ class _SSLSocket:
         finally:
             lib.X509_free(cert)
 
+    @staticmethod
+    def _chain_der(stack):
+        return [
+            _cert.certificate_der(ffi.cast("X509 *", lib.OPENSSL_sk_value(stack, i)))
+            for i in range(lib.OPENSSL_sk_num(stack))
+        ]
+
+    def get_verified_chain(self):
+        """DER certificates of the verified chain, leaf first ([] when none), as CPython 3.13."""
+        stack = lib.tls_SSL_get0_verified_chain(self._ssl)
+        return [] if stack == ffi.NULL else self._chain_der(stack)
+
+    def get_unverified_chain(self):
+        """DER certificates the peer sent, leaf first ([] when none), as CPython 3.13."""
+        stack = lib.tls_SSL_get_peer_cert_chain(self._ssl)
+        if stack == ffi.NULL:
+            return []
+        chain = self._chain_der(stack)
+        if self._server_side:
+            # OpenSSL leaves the client's own certificate out of this chain on servers
+            peer = lib.SSL_get1_peer_certificate(self._ssl)
+            if peer != ffi.NULL:
+                try:
+                    chain.insert(0, _cert.certificate_der(peer))
+                finally:
+                    lib.X509_free(peer)
+        return chain
+
     def cipher(self):
         cipher = lib.SSL_get_current_cipher(self._ssl)
         if cipher == ffi.NULL:

@@ -180,6 +180,10 @@ size_t SSL_get_peer_finished(const SSL *, void *, size_t);
 OPENSSL_STACK *tls_SSL_get_ciphers(const SSL *);
 OPENSSL_STACK *tls_SSL_get_client_ciphers(const SSL *);
 
+/* peer chains (STACK_OF(X509), untyped here) */
+OPENSSL_STACK *tls_SSL_get0_verified_chain(const SSL *);
+OPENSSL_STACK *tls_SSL_get_peer_cert_chain(const SSL *);
+
 /* sessions */
 SSL_SESSION *SSL_get1_session(SSL *);
 int SSL_set_session(SSL *, SSL_SESSION *);
@@ -265,6 +269,16 @@ static void tls_SSL_CTX_set_keylog(SSL_CTX *ctx, BIO *bio)
 static OPENSSL_STACK *tls_SSL_CTX_get_ciphers(const SSL_CTX *ctx)
 {
     return (OPENSSL_STACK *)SSL_CTX_get_ciphers(ctx);
+}
+
+static OPENSSL_STACK *tls_SSL_get0_verified_chain(const SSL *s)
+{
+    return (OPENSSL_STACK *)SSL_get0_verified_chain(s);
+}
+
+static OPENSSL_STACK *tls_SSL_get_peer_cert_chain(const SSL *s)
+{
+    return (OPENSSL_STACK *)SSL_get_peer_cert_chain(s);
 }
 
 static OPENSSL_STACK *tls_SSL_get_ciphers(const SSL *s)
