@@ -11,6 +11,7 @@ works on PyPy too).
   many_names                  every subjectAltName kind, UTF-8 subject
   self_signed / _key          self-signed localhost certificate
   other_ca, unknown_server    a CA nobody trusts and a localhost cert it issued
+  dh_params                   ffdhe2048 Diffie-Hellman parameters (PEM)
   expired / expired_key       localhost cert from the trusted CA, expired in 2020
                               (None when the CLI cannot back-date certificates)
 """
@@ -229,6 +230,9 @@ def make_certs(directory):
         d, "unknown", os.path.join(d, "other_ca"), "/CN=localhost", _SERVER_EXT, serial=1003
     )
     expired, expired_key = _expired(d)
+    _run(
+        "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "dh_param:ffdhe2048", "-out", "dh.pem", cwd=d
+    )
     return SimpleNamespace(
         dir=d,
         ca=ca,
@@ -248,6 +252,7 @@ def make_certs(directory):
         unknown_server_key=unknown_key,
         expired=expired,
         expired_key=expired_key,
+        dh_params=os.path.join(d, "dh.pem"),
     )
 
 

@@ -811,3 +811,34 @@ def test_verified_and_unverified_chains(certs, bio):
         ref = Pair(client_ctx(std, certs), server_ctx(std, certs))
         ref.handshake()
         assert ref.client.get_verified_chain() == pair.client.get_verified_chain()
+
+
+# ----------------------------------------------------------------------------- DHE
+def test_load_dh_params_enables_dhe(certs):
+    for smod in (tssl, std):
+        sctx = server_ctx(smod, certs, version="TLSv1_2")
+        cctx = client_ctx(std, certs, "TLSv1_2")
+        cctx.set_ciphers("DHE-RSA-AES128-GCM-SHA256")
+        with pytest.raises(std.SSLError):  # no DH parameters: no DHE
+            Pair(cctx, sctx).handshake()
+        forget_stdlib_errors()
+        sctx.load_dh_params(certs.dh_params)
+        pair = Pair(cctx, sctx)
+        pair.handshake()
+        assert pair.server.cipher()[0] == "DHE-RSA-AES128-GCM-SHA256"
+
+
+def test_load_dh_params_errors(certs):
+    outcomes = []
+    for smod in (tssl, std):
+        sctx = smod.SSLContext(smod.PROTOCOL_TLS_SERVER)
+        with pytest.raises(FileNotFoundError) as info:
+            sctx.load_dh_params(certs.dir + "/missing.pem")
+        assert info.value.filename == certs.dir + "/missing.pem"
+        with pytest.raises(smod.SSLError) as info:
+            sctx.load_dh_params(certs.ca)  # a certificate, not parameters
+        outcomes.append((info.value.library, info.value.reason))
+        forget_stdlib_errors()
+    assert outcomes[0] == ("PEM", "NO_START_LINE")
+    if STD_IS_SPEC:
+        assert outcomes[0] == outcomes[1]

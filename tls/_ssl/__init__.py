@@ -805,6 +805,40 @@ class _SSLContext:
             return
         raise _make_error(SSLError, last.reason, None, errors)
 
+    def load_dh_params(self, path):
+        """Load Diffie-Hellman parameters (PEM) for DHE key exchange."""
+        with open(path, "rb") as f:  # OSError with the filename, as CPython
+            data = f.read()
+        bio = lib.BIO_new_mem_buf(data, len(data))
+        openssl_assert(bio != ffi.NULL, "BIO_new_mem_buf")
+        try:
+            # First the PEM block itself, so that a file without one fails with
+            # PEM's NO_START_LINE as in CPython (PEM_read_DHparams).
+            der = ffi.new("unsigned char **")
+            der_len = ffi.new("long *")
+            if not lib.PEM_bytes_read_bio(
+                der, der_len, ffi.NULL, lib.PEM_STRING_DHPARAMS, bio, ffi.NULL, ffi.NULL
+            ):
+                raise _ssl_error_from_queue()
+            lib.OPENSSL_free(der[0])
+        finally:
+            lib.BIO_free(bio)
+        bio = lib.BIO_new_mem_buf(data, len(data))
+        openssl_assert(bio != ffi.NULL, "BIO_new_mem_buf")
+        try:
+            pkey = lib.PEM_read_bio_Parameters(bio, ffi.NULL)
+        finally:
+            lib.BIO_free(bio)
+        if pkey == ffi.NULL:
+            raise _ssl_error_from_queue()
+        if not lib.EVP_PKEY_is_a(pkey, b"DH"):
+            lib.EVP_PKEY_free(pkey)
+            consume_errors()
+            raise _plain_ssl_error("not Diffie-Hellman parameters")
+        if not lib.SSL_CTX_set0_tmp_dh_pkey(self._ctx, pkey):  # takes ownership on success only
+            lib.EVP_PKEY_free(pkey)
+            raise _ssl_error_from_queue()
+
     def set_default_verify_paths(self):
         if not lib.SSL_CTX_set_default_verify_paths(self._ctx):
             raise _ssl_error_from_queue()

@@ -119,6 +119,7 @@ X509_VERIFY_PARAM *SSL_CTX_get0_param(SSL_CTX *);
 int SSL_CTX_set_alpn_protos(SSL_CTX *, const unsigned char *, unsigned int);
 void tls_SSL_CTX_set_alpn_select(SSL_CTX *, tls_alpn_protocols *);
 int SSL_CTX_get_security_level(const SSL_CTX *);
+int SSL_CTX_set0_tmp_dh_pkey(SSL_CTX *, EVP_PKEY *);
 size_t SSL_CTX_get_num_tickets(const SSL_CTX *);
 int SSL_CTX_set_num_tickets(SSL_CTX *, size_t);
 long SSL_CTX_set1_groups(SSL_CTX *, int *, int);
