@@ -834,7 +834,8 @@ def test_load_dh_params_errors(certs):
         sctx = smod.SSLContext(smod.PROTOCOL_TLS_SERVER)
         with pytest.raises(FileNotFoundError) as info:
             sctx.load_dh_params(certs.dir + "/missing.pem")
-        assert info.value.filename == certs.dir + "/missing.pem"
+        if smod is tssl or STD_IS_SPEC:  # PyPy 3.9's stdlib leaves filename unset
+            assert info.value.filename == certs.dir + "/missing.pem"
         with pytest.raises(smod.SSLError) as info:
             sctx.load_dh_params(certs.ca)  # a certificate, not parameters
         outcomes.append((info.value.library, info.value.reason))
