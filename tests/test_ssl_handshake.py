@@ -5,6 +5,8 @@ import ssl as std
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ssl_certs import PASSWORD, Pair, assert_error_queue_clean, session_certs
 
 import tls.ssl as tssl
@@ -843,3 +845,28 @@ def test_load_dh_params_errors(certs):
     assert outcomes[0] == ("PEM", "NO_START_LINE")
     if STD_IS_SPEC:
         assert outcomes[0] == outcomes[1]
+
+
+# ----------------------------------------------------------------------------- ALPN differential
+_protocol = st.sampled_from(["h2", "http/1.1", "spdy/3", "x", "h3", "acme-tls/1"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(client=st.lists(_protocol, max_size=4), server=st.lists(_protocol, max_size=4))
+def test_alpn_selection_matches_stdlib(alpn_certs, client, server):
+    results = []
+    for smod in (tssl, std):
+        cctx, sctx = client_ctx(std, alpn_certs), server_ctx(smod, alpn_certs)
+        cctx.set_alpn_protocols(client)
+        sctx.set_alpn_protocols(server)
+        pair = Pair(cctx, sctx)
+        pair.handshake()
+        results.append((pair.client.selected_alpn_protocol(), pair.server.selected_alpn_protocol()))
+    assert results[0] == results[1]
+    expected = next((p for p in server if p in client), None)
+    assert results[0] == (expected, expected)
+
+
+@pytest.fixture(scope="module")
+def alpn_certs(tmp_path_factory):
+    return session_certs(tmp_path_factory)
