@@ -130,6 +130,19 @@ _DEFAULT_CIPHERS = "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNUL
 _LOCATION = "_ssl.c:0"
 
 _INT_MAX = 2**31 - 1
+_KEEP_BIO_SCRATCH = 1 << 20  # MemoryBIO.read scratch buffers up to this size are kept
+# Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
+_BIO_ctrl_pending = lib.BIO_ctrl_pending
+_BIO_read = lib.BIO_read
+_BIO_write = lib.BIO_write
+_from_buffer = ffi.from_buffer
+_sizeof = ffi.sizeof
+_buffer = ffi.buffer
+
+
+def _new_chars(n):
+    return ffi.new("char[]", n)
+
 _PASSWORD_CB = ffi.addressof(lib, "tls_pem_password_cb")
 
 # --------------------------------------------------------------------------- exceptions
@@ -239,7 +252,7 @@ def _plain_ssl_error(text):
 class MemoryBIO:
     """A memory buffer for the TLS layer: bytes written at one end, read at the other."""
 
-    __slots__ = ("_bio", "_eof_written", "_scratch", "__weakref__")
+    __slots__ = ("_bio", "_eof_written", "_scratch", "_scratch_size", "__weakref__")
 
     def __init__(self):
         bio = lib.BIO_new(lib.BIO_s_mem())
@@ -250,6 +263,7 @@ class MemoryBIO:
         self._bio = ffi.gc(bio, lib.BIO_free)
         self._eof_written = False
         self._scratch = None
+        self._scratch_size = 0
 
     @property
     def pending(self):
@@ -263,35 +277,40 @@ class MemoryBIO:
 
     def read(self, size=-1):
         """Read up to ``size`` bytes (all when negative) from the memory BIO."""
-        size = operator.index(size)
-        avail = min(lib.BIO_ctrl_pending(self._bio), _INT_MAX)
+        if size.__class__ is not int:
+            size = operator.index(size)
+        bio = self._bio
+        avail = _BIO_ctrl_pending(bio)
+        if avail > _INT_MAX:
+            avail = _INT_MAX
         n = size if 0 <= size < avail else avail
         if n == 0:
             return b""
         buf = self._scratch
-        if buf is None or len(buf) < n:
-            buf = ffi.new("char[]", max(n, 16384))
-            if len(buf) <= 1 << 20:
+        if buf is None or self._scratch_size < n:
+            buf = _new_chars(n if n > 16384 else 16384)
+            if n <= _KEEP_BIO_SCRATCH:
                 self._scratch = buf
-        got = lib.BIO_read(self._bio, buf, n)
+                self._scratch_size = _sizeof(buf)
+        got = _BIO_read(bio, buf, n)
         if got <= 0:
             raise _ssl_error_from_queue("BIO_read failed")
-        return ffi.buffer(buf, got)[:]
+        return _buffer(buf, got)[:]
 
     def write(self, b):
         """Write the bytes-like ``b`` into the memory BIO; returns the count written."""
         try:
-            data = ffi.from_buffer(b)
+            data = _from_buffer(b)
         except TypeError:
             raise TypeError(f"a bytes-like object is required, not '{type(b).__name__}'") from None
-        n = len(data)
+        n = _sizeof(data)
         if n > _INT_MAX:
             raise OverflowError(f"string longer than {_INT_MAX} bytes")
         if self._eof_written:
             raise SSLError("cannot write() after write_eof()")
         if n == 0:
             return 0
-        written = lib.BIO_write(self._bio, data, n)
+        written = _BIO_write(self._bio, data, n)
         if written < 0:
             raise _ssl_error_from_queue("BIO_write failed")
         return written
@@ -937,13 +956,6 @@ _SSL_read_ex = lib.SSL_read_ex
 _SSL_write_ex = lib.SSL_write_ex
 _SSL_get_error = lib.SSL_get_error
 _ERR_peek_error = lib.ERR_peek_error
-_from_buffer = ffi.from_buffer
-_sizeof = ffi.sizeof
-_buffer = ffi.buffer
-
-
-def _new_chars(n):
-    return ffi.new("char[]", n)
 
 
 class _SSLSocket:
@@ -1103,12 +1115,11 @@ class _SSLSocket:
         """Turn a failed SSL_* call into the exception CPython raises (PySSL_SetError)."""
         if err is None:
             err = _SSL_get_error(self._ssl, ret)
-        if not _ERR_peek_error():
-            if err == _WANT_READ:  # the common case on every non-blocking read: keep it cheap
-                return SSLWantReadError(SSL_ERROR_WANT_READ, _WANT_READ_TEXT)
-            errors = []
-        else:
-            errors = consume_errors()
+        if err == _WANT_READ:
+            # The common case on every non-blocking read, kept cheap: SSL_get_error
+            # answers WANT_READ only when the error queue is empty.
+            return SSLWantReadError(SSL_ERROR_WANT_READ, _WANT_READ_TEXT)
+        errors = consume_errors() if _ERR_peek_error() else []
         if err in _ERRSTR:
             exc_type, errstr = _ERRSTR[err]
             return _make_error(exc_type, err, errstr, errors)
