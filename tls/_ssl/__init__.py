@@ -143,6 +143,7 @@ _buffer = ffi.buffer
 def _new_chars(n):
     return ffi.new("char[]", n)
 
+
 _PASSWORD_CB = ffi.addressof(lib, "tls_pem_password_cb")
 
 # --------------------------------------------------------------------------- exceptions
