@@ -870,3 +870,18 @@ def test_alpn_selection_matches_stdlib(alpn_certs, client, server):
 @pytest.fixture(scope="module")
 def alpn_certs(tmp_path_factory):
     return session_certs(tmp_path_factory)
+
+
+def test_same_memory_bio_for_both_ends(certs):
+    # Useless for a real connection, but must neither crash nor leak a reference.
+    bio = tssl.MemoryBIO()
+    obj = client_ctx(tssl, certs).wrap_bio(bio, bio, server_hostname="localhost")
+    with pytest.raises(tssl.SSLError):  # reads its own ClientHello back
+        for _ in range(3):
+            try:
+                obj.do_handshake()
+            except tssl.SSLWantReadError:
+                pass
+    del obj
+    bio.write(b"still usable")
+    assert bio.read().endswith(b"still usable")

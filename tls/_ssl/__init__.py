@@ -1008,8 +1008,14 @@ class _SSLSocket:
         self._shutdown_seen_zero = False
         self._handle = None
         self._in_foreign, self._rbio = self._attach(incoming)
-        self._out_foreign, self._wbio = self._attach(outgoing)
+        try:
+            self._out_foreign, self._wbio = self._attach(outgoing)
+        except BaseException:
+            lib.BIO_free(self._rbio)
+            raise
         lib.SSL_set_bio(ssl, self._rbio, self._wbio)
+        if self._rbio == self._wbio:
+            lib.BIO_free(self._wbio)  # one MemoryBIO for both ends: SSL_set_bio took one reference
         lib.SSL_set_mode(ssl, lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | lib.SSL_MODE_AUTO_RETRY)
         if context._post_handshake_auth:
             if server_side:
