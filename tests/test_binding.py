@@ -85,11 +85,7 @@ def test_import_changes_nothing_outside_tls():
 
 
 def test_import_is_fast():
-    code = (
-        "import time; t = time.perf_counter()\n"
-        "import tls._binding\n"
-        "print(time.perf_counter() - t)\n"
-    )
+    code = "import time; t = time.perf_counter()\nimport tls._binding\nprint(time.perf_counter() - t)\n"
     # Not a benchmark: a guard against parsing headers or compiling at import.
     assert float(_run("-c", code)) < 1.0
 

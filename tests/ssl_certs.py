@@ -1,0 +1,352 @@
+"""Test certificates, made once per test session with the ``openssl`` CLI into a
+temporary directory (never committed; nothing here needs ``cryptography``, so it
+works on PyPy too).
+
+``make_certs(directory)`` returns a ``Certs`` with PEM paths:
+  ca / ca_key                 the trusted test CA
+  server / server_key         RSA-2048, SAN DNS:localhost IP:127.0.0.1, serverAuth
+  server_ec / server_ec_key   ECDSA P-256, same names
+  client / client_key         RSA client certificate (clientAuth)
+  server_key_encrypted        server_key under AES-256 with password PASSWORD
+  many_names                  every subjectAltName kind, UTF-8 subject
+  self_signed / _key          self-signed localhost certificate
+  other_ca, unknown_server    a CA nobody trusts and a localhost cert it issued
+  dh_params                   ffdhe2048 Diffie-Hellman parameters (PEM)
+  expired / expired_key       localhost cert from the trusted CA, expired in 2020
+                              (None when the CLI cannot back-date certificates)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from types import SimpleNamespace
+
+PASSWORD = "s3cret-pässword"
+
+_SERVER_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+"""
+_SERVER_EXT_FULL = (
+    _SERVER_EXT
+    + """\
+authorityInfoAccess = OCSP;URI:http://ocsp.example.com/, caIssuers;URI:http://ca.example.com/ca.pem
+crlDistributionPoints = URI:http://crl.example.com/ca.crl, URI:ldap://crl.example.com/ca
+"""
+)
+_MANY_NAMES_EXT = """\
+basicConstraints = critical, CA:FALSE
+subjectAltName = @alt
+[alt]
+DNS.1 = a.example
+DNS.2 = *.b.example
+email.1 = x@example.com
+URI.1 = https://example.com/path?q=1
+IP.1 = 10.0.0.1
+IP.2 = 2001:db8::1
+RID.1 = 1.2.3.4
+dirName.1 = dir_sect
+otherName.1 = 1.2.3.4;UTF8:some other name
+[dir_sect]
+C = XY
+O = Directory Name
+CN = dir
+"""
+_CLIENT_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = email:client@example.com
+"""
+_CA_EXT = """\
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+"""
+
+
+def _run(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _write(directory, name, text):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def _key(d, name, kind):
+    if kind == "ec":
+        _run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", name, cwd=d)
+    else:
+        _run("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", name, cwd=d)
+    return os.path.join(d, name)
+
+
+def _ca(d, name, cn):
+    _key(d, f"{name}.key", "rsa")
+    ext = _write(d, "ca.ext", _CA_EXT)
+    _run("req", "-new", "-key", f"{name}.key", "-subj", f"/O=tls tests/CN={cn}", "-out", f"{name}.csr", cwd=d)
+    _run(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-signkey",
+        f"{name}.key",
+        "-days",
+        "3650",
+        "-extfile",
+        ext,
+        "-set_serial",
+        "1",
+        "-out",
+        f"{name}.pem",
+        cwd=d,
+    )
+    return os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
+
+
+def _leaf(d, name, ca, subject, ext_text, kind="rsa", serial=1000):
+    _key(d, f"{name}.key", kind)
+    ext = _write(d, f"{name}.ext", ext_text)
+    _run("req", "-new", "-utf8", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=d)
+    _run(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        ca + ".pem",
+        "-CAkey",
+        ca + ".key",
+        "-days",
+        "365",
+        "-extfile",
+        ext,
+        "-set_serial",
+        str(serial),
+        "-out",
+        f"{name}.pem",
+        cwd=d,
+    )
+    return os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
+
+
+def _expired(d):
+    """A localhost certificate from the trusted CA valid only in January 2020,
+    made with ``openssl ca`` (``x509 -req`` cannot back-date on OpenSSL 3.0)."""
+    _key(d, "expired.key", "rsa")
+    _run("req", "-new", "-key", "expired.key", "-subj", "/CN=localhost", "-out", "expired.csr", cwd=d)
+    os.makedirs(os.path.join(d, "cadb"), exist_ok=True)
+    _write(d, "cadb/index.txt", "")
+    _write(d, "cadb/serial", "2000\n")
+    conf = _write(
+        d,
+        "ca.cnf",
+        "[ca]\ndefault_ca = test\n[test]\ndir = cadb\ndatabase = cadb/index.txt\n"
+        "new_certs_dir = cadb\nserial = cadb/serial\ndefault_md = sha256\npolicy = any\n"
+        "x509_extensions = ext\ncopy_extensions = none\nunique_subject = no\n"
+        "[any]\ncommonName = supplied\n[ext]\n" + _SERVER_EXT.replace(" = ", "=").replace(", ", ","),
+    )
+    try:
+        _run(
+            "ca",
+            "-batch",
+            "-config",
+            conf,
+            "-cert",
+            "ca.pem",
+            "-keyfile",
+            "ca.key",
+            "-in",
+            "expired.csr",
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200102000000Z",
+            "-notext",
+            "-out",
+            "expired.pem",
+            cwd=d,
+        )
+    except subprocess.CalledProcessError:
+        return None, None
+    return os.path.join(d, "expired.pem"), os.path.join(d, "expired.key")
+
+
+def make_certs(directory):
+    d = str(directory)
+    ca, ca_key = _ca(d, "ca", "tls test CA")
+    server, server_key = _leaf(
+        d, "server", os.path.join(d, "ca"), "/C=XY/O=tls tests/OU=a+OU=b/CN=localhost", _SERVER_EXT_FULL
+    )
+    server_ec, server_ec_key = _leaf(
+        d,
+        "server_ec",
+        os.path.join(d, "ca"),
+        "/O=tls tests/CN=localhost",
+        _SERVER_EXT,
+        kind="ec",
+        serial=1001,
+    )
+    client, client_key = _leaf(
+        d, "client", os.path.join(d, "ca"), "/O=tls tests/CN=client", _CLIENT_EXT, serial=1002
+    )
+    many_names, _ = _leaf(
+        d,
+        "many",
+        os.path.join(d, "ca"),
+        "/C=XY/ST=Zürich/O=tls tésts/CN=many names",
+        _MANY_NAMES_EXT,
+        serial=1004,
+    )
+    encrypted = os.path.join(d, "server_enc.key")
+    _run("pkey", "-in", server_key, "-aes256", "-passout", "pass:" + PASSWORD, "-out", encrypted, cwd=d)
+    _run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "self.key",
+        "-out",
+        "self.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost",
+        cwd=d,
+    )
+    other_ca, _ = _ca(d, "other_ca", "untrusted CA")
+    unknown, unknown_key = _leaf(
+        d, "unknown", os.path.join(d, "other_ca"), "/CN=localhost", _SERVER_EXT, serial=1003
+    )
+    expired, expired_key = _expired(d)
+    _run(
+        "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "dh_param:ffdhe2048", "-out", "dh.pem", cwd=d
+    )
+    return SimpleNamespace(
+        dir=d,
+        ca=ca,
+        ca_key=ca_key,
+        server=server,
+        server_key=server_key,
+        server_ec=server_ec,
+        server_ec_key=server_ec_key,
+        client=client,
+        client_key=client_key,
+        server_key_encrypted=encrypted,
+        many_names=many_names,
+        self_signed=os.path.join(d, "self.pem"),
+        self_signed_key=os.path.join(d, "self.key"),
+        other_ca=other_ca,
+        unknown_server=unknown,
+        unknown_server_key=unknown_key,
+        expired=expired,
+        expired_key=expired_key,
+        dh_params=os.path.join(d, "dh.pem"),
+    )
+
+
+# ----------------------------------------------------------------------------- memory pairs
+_CACHE = {}
+
+
+def session_certs(tmp_path_factory):
+    """The per-session certificate set (made on first use)."""
+    key = id(tmp_path_factory)
+    if key not in _CACHE:
+        _CACHE[key] = make_certs(tmp_path_factory.mktemp("certs"))
+    return _CACHE[key]
+
+
+class Pair:
+    """A client and a server SSLObject joined by two MemoryBIO pairs.
+
+    ``client_mod``/``server_mod`` give each side's ``MemoryBIO`` class (tls.ssl's,
+    or the stdlib's to exercise the foreign-BIO path).
+    """
+
+    def __init__(self, client_ctx, server_ctx, client_bio=None, server_bio=None, server_hostname="localhost"):
+        client_bio = client_bio or _bio_class(client_ctx)
+        server_bio = server_bio or _bio_class(server_ctx)
+        self.c_in, self.c_out = client_bio(), client_bio()
+        self.s_in, self.s_out = server_bio(), server_bio()
+        self.client = client_ctx.wrap_bio(self.c_in, self.c_out, server_hostname=server_hostname)
+        self.server = server_ctx.wrap_bio(self.s_in, self.s_out, server_side=True)
+
+    def transfer(self):
+        """Move pending bytes both ways; True when anything moved."""
+        moved = False
+        data = self.c_out.read()
+        if data:
+            self.s_in.write(data)
+            moved = True
+        data = self.s_out.read()
+        if data:
+            self.c_in.write(data)
+            moved = True
+        return moved
+
+    def handshake(self):
+        import ssl
+
+        done = {"client": False, "server": False}
+        for _ in range(50):
+            for name in ("client", "server"):
+                if not done[name]:
+                    try:
+                        getattr(self, name).do_handshake()
+                        done[name] = True
+                    except ssl.SSLWantReadError:
+                        pass
+            moved = self.transfer()
+            if done["client"] and done["server"] and not moved:
+                return
+        raise AssertionError("handshake did not finish")
+
+    def send(self, sender, receiver, data, chunk=16384, read_size=65536):
+        """Write ``data`` from one side and read it back on the other."""
+        import ssl
+
+        received = bytearray()
+        view = memoryview(data)
+        for start in range(0, len(data), chunk):
+            sender.write(view[start : start + chunk])
+            self.transfer()
+            while True:
+                try:
+                    received += receiver.read(read_size)
+                except ssl.SSLWantReadError:
+                    break
+        self.transfer()
+        while len(received) < len(data):
+            received += receiver.read(read_size)
+        return bytes(received)
+
+
+def _bio_class(ctx):
+    import ssl
+
+    import tls.ssl
+
+    if isinstance(ctx, tls.ssl.SSLContext):
+        return tls.ssl.MemoryBIO
+
+    return ssl.MemoryBIO
+
+
+def assert_error_queue_clean():
+    """OpenSSL's per-thread error queue must be empty after every tls.ssl call."""
+    from tls._binding import consume_errors
+
+    left = consume_errors()
+    assert not left, f"tls.ssl left errors on OpenSSL's queue: {left}"

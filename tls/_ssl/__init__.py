@@ -1,0 +1,1644 @@
+"""The private TLS engine under ``tls.ssl``: the counterpart of CPython's ``_ssl``.
+
+``tls.ssl`` adds the stdlib's conveniences (enums, ``create_default_context``,
+``SSLObject``); this package drives OpenSSL: contexts, connections over memory
+BIOs, errors, certificates.  Names and behaviour follow ``Modules/_ssl.c``.
+
+I/O path: an ``SSLObject`` over this package's own ``MemoryBIO``s hands their
+``BIO``s straight to OpenSSL (no copy at all).  Any other object with
+MemoryBIO's interface (the stdlib's ``ssl.MemoryBIO``, as asyncio passes) is
+served through a private memory BIO pair: bytes read from ``incoming`` are
+written into OpenSSL once, records are moved to ``outgoing`` from one reused
+buffer.  Nothing is allocated per record beyond what the interface forces.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import warnings
+import weakref
+
+from tls._binding import consume_errors, ffi, lib, openssl_assert
+from tls._ssl import _cert
+from tls._ssl._errcodes import LIB_NAMES, REASON_NAMES
+
+try:  # the stdlib module is optional: tls.ssl works where it is absent
+    import ssl as _stdlib_ssl
+except ImportError:  # pragma: no cover - depends on the interpreter build
+    _stdlib_ssl = None
+
+# --------------------------------------------------------------------------- constants
+# CPython's own numbering (Modules/_ssl.c), not OpenSSL's.
+PROTOCOL_SSLv23 = PROTOCOL_TLS = 2
+PROTOCOL_TLSv1 = 3
+PROTOCOL_TLSv1_1 = 4
+PROTOCOL_TLSv1_2 = 5
+PROTOCOL_TLS_CLIENT = 16
+PROTOCOL_TLS_SERVER = 17
+
+CERT_NONE = 0
+CERT_OPTIONAL = 1
+CERT_REQUIRED = 2
+
+SSL_ERROR_SSL = 1
+SSL_ERROR_WANT_READ = 2
+SSL_ERROR_WANT_WRITE = 3
+SSL_ERROR_WANT_X509_LOOKUP = 4
+SSL_ERROR_SYSCALL = 5
+SSL_ERROR_ZERO_RETURN = 6
+SSL_ERROR_WANT_CONNECT = 7
+SSL_ERROR_EOF = 8
+SSL_ERROR_INVALID_ERROR_CODE = 10
+
+PROTO_MINIMUM_SUPPORTED = -2
+PROTO_MAXIMUM_SUPPORTED = -1
+PROTO_SSLv3 = lib.SSL3_VERSION
+PROTO_TLSv1 = lib.TLS1_VERSION
+PROTO_TLSv1_1 = lib.TLS1_1_VERSION
+PROTO_TLSv1_2 = lib.TLS1_2_VERSION
+PROTO_TLSv1_3 = lib.TLS1_3_VERSION
+_PROTO_VERSIONS = (PROTO_SSLv3, PROTO_TLSv1, PROTO_TLSv1_1, PROTO_TLSv1_2, PROTO_TLSv1_3)
+_PROTO_NAMES = {
+    PROTO_SSLv3: "SSLv3",
+    PROTO_TLSv1: "TLSv1",
+    PROTO_TLSv1_1: "TLSv1_1",
+    PROTO_TLSv1_2: "TLSv1_2",
+    PROTO_TLSv1_3: "TLSv1_3",
+}
+
+OP_ALL = lib.SSL_OP_ALL & ~lib.SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS
+OP_NO_SSLv2 = lib.SSL_OP_NO_SSLv2
+OP_NO_SSLv3 = lib.SSL_OP_NO_SSLv3
+OP_NO_TLSv1 = lib.SSL_OP_NO_TLSv1
+OP_NO_TLSv1_1 = lib.SSL_OP_NO_TLSv1_1
+OP_NO_TLSv1_2 = lib.SSL_OP_NO_TLSv1_2
+OP_NO_TLSv1_3 = lib.SSL_OP_NO_TLSv1_3
+OP_CIPHER_SERVER_PREFERENCE = lib.SSL_OP_CIPHER_SERVER_PREFERENCE
+OP_SINGLE_DH_USE = lib.SSL_OP_SINGLE_DH_USE
+OP_SINGLE_ECDH_USE = lib.SSL_OP_SINGLE_ECDH_USE
+OP_NO_TICKET = lib.SSL_OP_NO_TICKET
+OP_NO_COMPRESSION = lib.SSL_OP_NO_COMPRESSION
+OP_NO_RENEGOTIATION = lib.SSL_OP_NO_RENEGOTIATION
+OP_ENABLE_MIDDLEBOX_COMPAT = lib.SSL_OP_ENABLE_MIDDLEBOX_COMPAT
+OP_IGNORE_UNEXPECTED_EOF = lib.SSL_OP_IGNORE_UNEXPECTED_EOF
+_OP_NO_PROTOCOLS = OP_NO_SSLv2 | OP_NO_SSLv3 | OP_NO_TLSv1 | OP_NO_TLSv1_1 | OP_NO_TLSv1_2 | OP_NO_TLSv1_3
+
+VERIFY_DEFAULT = 0
+VERIFY_CRL_CHECK_LEAF = lib.X509_V_FLAG_CRL_CHECK
+VERIFY_CRL_CHECK_CHAIN = lib.X509_V_FLAG_CRL_CHECK | lib.X509_V_FLAG_CRL_CHECK_ALL
+VERIFY_X509_STRICT = lib.X509_V_FLAG_X509_STRICT
+VERIFY_ALLOW_PROXY_CERTS = lib.X509_V_FLAG_ALLOW_PROXY_CERTS
+VERIFY_X509_TRUSTED_FIRST = lib.X509_V_FLAG_TRUSTED_FIRST
+VERIFY_X509_PARTIAL_CHAIN = lib.X509_V_FLAG_PARTIAL_CHAIN
+
+HAS_SNI = True
+HAS_ECDH = True
+HAS_NPN = False
+HAS_ALPN = True
+HAS_NEVER_CHECK_COMMON_NAME = True
+HAS_SSLv2 = False
+HAS_SSLv3 = False
+HAS_TLSv1 = bool(lib.TLS_HAS_TLSv1)
+HAS_TLSv1_1 = bool(lib.TLS_HAS_TLSv1_1)
+HAS_TLSv1_2 = bool(lib.TLS_HAS_TLSv1_2)
+HAS_TLSv1_3 = bool(lib.TLS_HAS_TLSv1_3)
+HAS_TLS_UNIQUE = True
+
+
+def _version_info(number):
+    status = number & 0xF
+    number >>= 4
+    patch = number & 0xFF
+    number >>= 8
+    fix = number & 0xFF
+    number >>= 8
+    minor = number & 0xFF
+    number >>= 8
+    return (number & 0xFF, minor, fix, patch, status)
+
+
+OPENSSL_VERSION_NUMBER = lib.OpenSSL_version_num()
+OPENSSL_VERSION_INFO = _version_info(OPENSSL_VERSION_NUMBER)
+OPENSSL_VERSION = ffi.string(lib.OpenSSL_version(lib.OPENSSL_VERSION)).decode("ascii")
+_OPENSSL_API_VERSION = _version_info(lib.OPENSSL_VERSION_NUMBER)
+
+_DEFAULT_CIPHERS = "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
+
+# Where an error message names its origin, CPython writes "(_ssl.c:LINE)".  The
+# text is kept so that code matching it keeps working; the line is always 0.
+_LOCATION = "_ssl.c:0"
+
+_INT_MAX = 2**31 - 1
+_KEEP_BIO_SCRATCH = 1 << 20  # MemoryBIO.read scratch buffers up to this size are kept
+# Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
+_BIO_ctrl_pending = lib.BIO_ctrl_pending
+_BIO_read = lib.BIO_read
+_BIO_write = lib.BIO_write
+_from_buffer = ffi.from_buffer
+_sizeof = ffi.sizeof
+_buffer = ffi.buffer
+
+
+def _new_chars(n):
+    return ffi.new("char[]", n)
+
+
+_PASSWORD_CB = ffi.addressof(lib, "tls_pem_password_cb")
+
+# --------------------------------------------------------------------------- exceptions
+_std = _stdlib_ssl
+
+
+def _bases(*ours, std=None, fallback=()):
+    if std is not None:
+        return (*ours, std)
+    return (*ours, *fallback)
+
+
+class SSLError(*_bases(std=_std and _std.SSLError, fallback=(OSError,))):
+    """An error from the TLS layer (``library`` and ``reason`` name OpenSSL's error)."""
+
+    library = None
+    reason = None
+
+    def __str__(self):
+        if len(self.args) == 2 and isinstance(self.args[1], str):
+            return self.args[1]
+        return super().__str__()
+
+
+class SSLZeroReturnError(*_bases(SSLError, std=_std and _std.SSLZeroReturnError)):
+    """The TLS connection was closed cleanly (close_notify)."""
+
+
+class SSLWantReadError(*_bases(SSLError, std=_std and _std.SSLWantReadError)):
+    """More incoming data is needed before the operation can complete."""
+
+
+class SSLWantWriteError(*_bases(SSLError, std=_std and _std.SSLWantWriteError)):
+    """Outgoing data must be sent before the operation can complete."""
+
+
+class SSLSyscallError(*_bases(SSLError, std=_std and _std.SSLSyscallError)):
+    """A system error happened below the TLS layer."""
+
+
+class SSLEOFError(*_bases(SSLError, std=_std and _std.SSLEOFError)):
+    """The connection ended in violation of the protocol (no close_notify)."""
+
+
+class SSLCertVerificationError(
+    *_bases(SSLError, std=_std and _std.SSLCertVerificationError, fallback=(ValueError,))
+):
+    """The peer's certificate failed verification (``verify_code``, ``verify_message``)."""
+
+    verify_code = None
+    verify_message = None
+
+
+del _bases
+
+_ERRSTR = {
+    SSL_ERROR_ZERO_RETURN: (SSLZeroReturnError, "TLS/SSL connection has been closed (EOF)"),
+    SSL_ERROR_WANT_READ: (SSLWantReadError, "The operation did not complete (read)"),
+    SSL_ERROR_WANT_WRITE: (SSLWantWriteError, "The operation did not complete (write)"),
+    SSL_ERROR_WANT_X509_LOOKUP: (SSLError, "The operation did not complete (X509 lookup)"),
+    SSL_ERROR_WANT_CONNECT: (SSLError, "The operation did not complete (connect)"),
+}
+_EOF_TEXT = "EOF occurred in violation of protocol"
+
+
+def _make_error(exc_type, ssl_errno, errstr, errors, verify=None):
+    """Build an SSLError the way CPython's fill_and_set_sslerror does, from the
+    already drained error queue ``errors`` (the last entry names the error)."""
+    lib_name = reason_name = None
+    if errors:
+        last = errors[-1]
+        lib_name = LIB_NAMES.get(last.lib)
+        reason_name = REASON_NAMES.get((last.lib, last.reason))
+        if errstr is None:
+            errstr = last.reason_text
+    if errstr is None:
+        errstr = "unknown error"
+    if verify is not None and reason_name and lib_name:
+        msg = f"[{lib_name}: {reason_name}] {errstr}: {verify[1]} ({_LOCATION})"
+    elif reason_name and lib_name:
+        msg = f"[{lib_name}: {reason_name}] {errstr} ({_LOCATION})"
+    elif lib_name:
+        msg = f"[{lib_name}] {errstr} ({_LOCATION})"
+    else:
+        msg = f"{errstr} ({_LOCATION})"
+    exc = exc_type(ssl_errno, msg)
+    exc.library = lib_name
+    exc.reason = reason_name
+    if verify is not None:
+        exc.verify_code, exc.verify_message = verify
+    return exc
+
+
+def _ssl_error_from_queue(errstr=None, exc_type=SSLError):
+    """An SSLError for a failed library call (CPython's _setSSLError): drains the queue."""
+    errors = consume_errors()
+    errno_ = errors[-1].reason if errors else 0
+    return _make_error(exc_type, errno_, errstr if not errors else None, errors)
+
+
+def _plain_ssl_error(text):
+    """SSLError(text) with CPython's location suffix and no library."""
+    return SSLError(0, f"{text} ({_LOCATION})")
+
+
+# --------------------------------------------------------------------------- MemoryBIO
+class MemoryBIO:
+    """A memory buffer for the TLS layer: bytes written at one end, read at the other."""
+
+    __slots__ = ("_bio", "_eof_written", "_scratch", "_scratch_size", "__weakref__")
+
+    def __init__(self):
+        bio = lib.BIO_new(lib.BIO_s_mem())
+        if bio == ffi.NULL:
+            raise _ssl_error_from_queue("failed to allocate BIO")
+        # An empty read means "no data yet" (retry), not EOF, until write_eof().
+        lib.BIO_set_mem_eof_return(bio, -1)
+        self._bio = ffi.gc(bio, lib.BIO_free)
+        self._eof_written = False
+        self._scratch = None
+        self._scratch_size = 0
+
+    @property
+    def pending(self):
+        """The number of bytes pending in the memory BIO."""
+        return lib.BIO_ctrl_pending(self._bio)
+
+    @property
+    def eof(self):
+        """Whether the memory BIO is at EOF (write_eof() called and nothing left)."""
+        return self._eof_written and lib.BIO_ctrl_pending(self._bio) == 0
+
+    def read(self, size=-1):
+        """Read up to ``size`` bytes (all when negative) from the memory BIO."""
+        if size.__class__ is not int:
+            size = operator.index(size)
+        bio = self._bio
+        avail = _BIO_ctrl_pending(bio)
+        if avail > _INT_MAX:
+            avail = _INT_MAX
+        n = size if 0 <= size < avail else avail
+        if n == 0:
+            return b""
+        buf = self._scratch
+        if buf is None or self._scratch_size < n:
+            buf = _new_chars(n if n > 16384 else 16384)
+            if n <= _KEEP_BIO_SCRATCH:
+                self._scratch = buf
+                self._scratch_size = _sizeof(buf)
+        got = _BIO_read(bio, buf, n)
+        if got <= 0:
+            raise _ssl_error_from_queue("BIO_read failed")
+        return _buffer(buf, got)[:]
+
+    def write(self, b):
+        """Write the bytes-like ``b`` into the memory BIO; returns the count written."""
+        try:
+            data = _from_buffer(b)
+        except TypeError:
+            raise TypeError(f"a bytes-like object is required, not '{type(b).__name__}'") from None
+        n = _sizeof(data)
+        if n > _INT_MAX:
+            raise OverflowError(f"string longer than {_INT_MAX} bytes")
+        if self._eof_written:
+            raise SSLError("cannot write() after write_eof()")
+        if n == 0:
+            return 0
+        written = _BIO_write(self._bio, data, n)
+        if written < 0:
+            raise _ssl_error_from_queue("BIO_write failed")
+        return written
+
+    def write_eof(self):
+        """Mark EOF: once the buffered bytes are read, reads report a real end of stream."""
+        self._eof_written = True
+        lib.BIO_set_mem_eof_return(self._bio, 0)
+
+    def close(self):
+        """Free the BIO now (an SSLObject using it keeps its own reference)."""
+        bio, self._bio = self._bio, None
+        if bio is not None:
+            ffi.gc(bio, None)
+            lib.BIO_free(bio)
+
+
+def _raise_file_error():
+    """A file-loading call failed: OSError (FileNotFoundError, ...) when OpenSSL
+    could not open the file, as CPython raises from errno; SSLError otherwise.
+    The system error is read from the queue (ERR_LIB_SYS carries errno), which
+    unlike the C errno is not disturbed by unrelated calls in between."""
+    errors = consume_errors()
+    for record in errors:
+        if record.lib == lib.ERR_LIB_SYS:
+            raise OSError(record.reason, os.strerror(record.reason))
+    raise _make_error(SSLError, errors[-1].reason if errors else 0, None, errors)
+
+
+def _fspath_bytes(value, what):
+    try:
+        return os.fsencode(value)
+    except TypeError:
+        raise TypeError(f"{what} should be a valid filesystem path") from None
+
+
+def _password_bytes(value, message):
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    raise TypeError(message)
+
+
+# --------------------------------------------------------------------------- contexts
+_METHODS = {
+    PROTOCOL_TLS: lambda: lib.TLS_method(),
+    PROTOCOL_TLS_CLIENT: lambda: lib.TLS_client_method(),
+    PROTOCOL_TLS_SERVER: lambda: lib.TLS_server_method(),
+    PROTOCOL_TLSv1: lambda: lib.TLS_method(),
+    PROTOCOL_TLSv1_1: lambda: lib.TLS_method(),
+    PROTOCOL_TLSv1_2: lambda: lib.TLS_method(),
+}
+_FIXED_VERSION = {
+    PROTOCOL_TLSv1: PROTO_TLSv1,
+    PROTOCOL_TLSv1_1: PROTO_TLSv1_1,
+    PROTOCOL_TLSv1_2: PROTO_TLSv1_2,
+}
+_DEPRECATED_PROTOCOL = {
+    PROTOCOL_TLS: "ssl.PROTOCOL_TLS is deprecated",
+    PROTOCOL_TLSv1: "ssl.PROTOCOL_TLSv1 is deprecated",
+    PROTOCOL_TLSv1_1: "ssl.PROTOCOL_TLSv1_1 is deprecated",
+    PROTOCOL_TLSv1_2: "ssl.PROTOCOL_TLSv1_2 is deprecated",
+}
+
+
+class _SSLContext:
+    """The OpenSSL half of ``tls.ssl.SSLContext`` (CPython's ``_ssl._SSLContext``)."""
+
+    def __new__(cls, protocol, *args, **kwargs):
+        protocol = operator.index(protocol)
+        if protocol not in _METHODS:
+            raise ValueError(f"invalid or unsupported protocol version {protocol}")
+        if protocol in _DEPRECATED_PROTOCOL:
+            warnings.warn(_DEPRECATED_PROTOCOL[protocol], DeprecationWarning, stacklevel=2)
+        self = super().__new__(cls)
+        ctx = lib.SSL_CTX_new(_METHODS[protocol]())
+        if ctx == ffi.NULL:
+            raise _ssl_error_from_queue("failed to allocate SSL context")
+        self._ctx = ffi.gc(ctx, lib.SSL_CTX_free)
+        self._protocol = protocol
+        self._alpn = None
+        self._check_hostname = False
+        self._post_handshake_auth = False
+        self._sni_callback = None
+        self._keylog_filename = None
+        self._keylog_bio = None
+        if protocol == PROTOCOL_TLS_CLIENT:
+            self._check_hostname = True
+            lib.SSL_CTX_set_verify(ctx, lib.SSL_VERIFY_PEER | lib.SSL_VERIFY_FAIL_IF_NO_PEER_CERT, ffi.NULL)
+        else:
+            lib.SSL_CTX_set_verify(ctx, lib.SSL_VERIFY_NONE, ffi.NULL)
+        options = OP_ALL | OP_NO_SSLv2 | OP_NO_SSLv3 | OP_NO_COMPRESSION
+        options |= OP_CIPHER_SERVER_PREFERENCE | OP_SINGLE_DH_USE | OP_SINGLE_ECDH_USE
+        lib.SSL_CTX_set_options(ctx, options)
+        if not lib.SSL_CTX_set_cipher_list(ctx, _DEFAULT_CIPHERS.encode()):
+            raise _ssl_error_from_queue("No cipher can be selected.")
+        if protocol in _FIXED_VERSION:
+            v = _FIXED_VERSION[protocol]
+            ok = lib.SSL_CTX_set_min_proto_version(ctx, v) and lib.SSL_CTX_set_max_proto_version(ctx, v)
+        else:
+            ok = lib.SSL_CTX_set_min_proto_version(ctx, PROTO_TLSv1_2)
+        if not ok:
+            raise _ssl_error_from_queue("failed to set the protocol version")
+        lib.SSL_CTX_set_mode(ctx, lib.SSL_MODE_RELEASE_BUFFERS)
+        params = lib.SSL_CTX_get0_param(ctx)
+        openssl_assert(lib.X509_VERIFY_PARAM_set_flags(params, lib.X509_V_FLAG_TRUSTED_FIRST))
+        lib.X509_VERIFY_PARAM_set_hostflags(params, lib.X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS)
+        return self
+
+    # ---- simple settings
+    @property
+    def protocol(self):
+        return self._protocol
+
+    @property
+    def options(self):
+        return lib.SSL_CTX_get_options(self._ctx)
+
+    @options.setter
+    def options(self, value):
+        new = operator.index(value)
+        if new < 0:
+            raise OverflowError("can't convert negative int to unsigned")
+        old = lib.SSL_CTX_get_options(self._ctx)
+        clear = old & ~new
+        add = ~old & new
+        if add & _OP_NO_PROTOCOLS:
+            warnings.warn(
+                "ssl.OP_NO_SSL*/ssl.OP_NO_TLS* options are deprecated", DeprecationWarning, stacklevel=2
+            )
+        if clear:
+            lib.SSL_CTX_clear_options(self._ctx, clear)
+        if add:
+            lib.SSL_CTX_set_options(self._ctx, add)
+
+    @property
+    def verify_mode(self):
+        mode = lib.SSL_CTX_get_verify_mode(self._ctx)
+        mode &= lib.SSL_VERIFY_PEER | lib.SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+        if mode == lib.SSL_VERIFY_NONE:
+            return CERT_NONE
+        if mode == lib.SSL_VERIFY_PEER:
+            return CERT_OPTIONAL
+        return CERT_REQUIRED
+
+    @verify_mode.setter
+    def verify_mode(self, value):
+        n = operator.index(value)
+        if n == CERT_NONE and self._check_hostname:
+            raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
+        self._set_verify_mode(n)
+
+    def _set_verify_mode(self, n):
+        if n == CERT_NONE:
+            mode = lib.SSL_VERIFY_NONE
+        elif n == CERT_OPTIONAL:
+            mode = lib.SSL_VERIFY_PEER
+        elif n == CERT_REQUIRED:
+            mode = lib.SSL_VERIFY_PEER | lib.SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+        else:
+            raise ValueError("invalid value for verify_mode")
+        mode |= lib.SSL_CTX_get_verify_mode(self._ctx) & lib.SSL_VERIFY_POST_HANDSHAKE
+        lib.SSL_CTX_set_verify(self._ctx, mode, ffi.NULL)
+
+    @property
+    def check_hostname(self):
+        return self._check_hostname
+
+    @check_hostname.setter
+    def check_hostname(self, value):
+        value = bool(value)
+        if value and lib.SSL_CTX_get_verify_mode(self._ctx) == lib.SSL_VERIFY_NONE:
+            self._set_verify_mode(CERT_REQUIRED)
+        self._check_hostname = value
+
+    @property
+    def verify_flags(self):
+        params = lib.SSL_CTX_get0_param(self._ctx)
+        return lib.X509_VERIFY_PARAM_get_flags(params)
+
+    @verify_flags.setter
+    def verify_flags(self, value):
+        new = operator.index(value)
+        params = lib.SSL_CTX_get0_param(self._ctx)
+        old = lib.X509_VERIFY_PARAM_get_flags(params)
+        clear = old & ~new
+        add = ~old & new
+        if clear and not lib.X509_VERIFY_PARAM_clear_flags(params, clear):
+            raise _ssl_error_from_queue()
+        if add and not lib.X509_VERIFY_PARAM_set_flags(params, add):
+            raise _ssl_error_from_queue()
+
+    @property
+    def hostname_checks_common_name(self):
+        flags = lib.X509_VERIFY_PARAM_get_hostflags(lib.SSL_CTX_get0_param(self._ctx))
+        return not flags & lib.X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
+
+    @hostname_checks_common_name.setter
+    def hostname_checks_common_name(self, value):
+        params = lib.SSL_CTX_get0_param(self._ctx)
+        flags = lib.X509_VERIFY_PARAM_get_hostflags(params)
+        if value:
+            flags &= ~lib.X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
+        else:
+            flags |= lib.X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
+        lib.X509_VERIFY_PARAM_set_hostflags(params, flags)
+
+    @property
+    def security_level(self):
+        return lib.SSL_CTX_get_security_level(self._ctx)
+
+    @property
+    def sni_callback(self):
+        return self._sni_callback
+
+    @sni_callback.setter
+    def sni_callback(self, callback):
+        if self._protocol == PROTOCOL_TLS_CLIENT:
+            raise ValueError("sni_callback cannot be set on TLS_CLIENT context")
+        if callback is None:
+            lib.SSL_CTX_set_tlsext_servername_callback(self._ctx, ffi.NULL)
+        elif not callable(callback):
+            raise TypeError("not a callable object")
+        else:
+            lib.SSL_CTX_set_tlsext_servername_callback(self._ctx, _SERVERNAME_CB)
+        self._sni_callback = callback
+
+    @property
+    def keylog_filename(self):
+        return self._keylog_filename
+
+    @keylog_filename.setter
+    def keylog_filename(self, filename):
+        if filename is None:
+            lib.tls_SSL_CTX_set_keylog(self._ctx, ffi.NULL)
+            self._keylog_filename = None
+            self._close_keylog()
+            return
+        path = os.fsencode(filename)
+        bio = lib.BIO_new_file(path, b"a")
+        if bio == ffi.NULL:
+            _raise_file_error()
+        bio = ffi.gc(bio, lib.BIO_free)
+        # A header for seekable, empty files (this excludes pipes), as CPython.
+        if lib.BIO_tell(bio) == 0:
+            lib.BIO_puts(bio, b"# TLS secrets log file, generated by OpenSSL / Python\n")
+            lib.BIO_flush(bio)
+        consume_errors()  # BIO_tell on a pipe
+        lib.tls_SSL_CTX_set_keylog(self._ctx, bio)
+        self._close_keylog()
+        self._keylog_bio = bio
+        self._keylog_filename = filename
+
+    def _close_keylog(self):
+        bio, self._keylog_bio = self._keylog_bio, None
+        if bio is not None:
+            ffi.gc(bio, None)
+            lib.BIO_free(bio)
+
+    @property
+    def post_handshake_auth(self):
+        return self._post_handshake_auth
+
+    @post_handshake_auth.setter
+    def post_handshake_auth(self, value):
+        # Applied per connection in _SSLSocket (as CPython, bpo-37428).
+        self._post_handshake_auth = bool(value)
+
+    @property
+    def num_tickets(self):
+        return lib.SSL_CTX_get_num_tickets(self._ctx)
+
+    @num_tickets.setter
+    def num_tickets(self, value):
+        n = operator.index(value)
+        if n < 0:
+            raise ValueError("value must be non-negative")
+        if self._protocol != PROTOCOL_TLS_SERVER:
+            raise ValueError("SSLContext is not a server context.")
+        if lib.SSL_CTX_set_num_tickets(self._ctx, n) != 1:
+            consume_errors()
+            raise TypeError("Failed to set num tickets.")
+
+    def session_stats(self):
+        ctx = self._ctx
+        return {
+            "number": lib.SSL_CTX_sess_number(ctx),
+            "connect": lib.SSL_CTX_sess_connect(ctx),
+            "connect_good": lib.SSL_CTX_sess_connect_good(ctx),
+            "connect_renegotiate": lib.SSL_CTX_sess_connect_renegotiate(ctx),
+            "accept": lib.SSL_CTX_sess_accept(ctx),
+            "accept_good": lib.SSL_CTX_sess_accept_good(ctx),
+            "accept_renegotiate": lib.SSL_CTX_sess_accept_renegotiate(ctx),
+            "hits": lib.SSL_CTX_sess_hits(ctx),
+            "misses": lib.SSL_CTX_sess_misses(ctx),
+            "timeouts": lib.SSL_CTX_sess_timeouts(ctx),
+            "cache_full": lib.SSL_CTX_sess_cache_full(ctx),
+        }
+
+    def set_ecdh_curve(self, name):
+        raw = os.fsencode(name)
+        nid = lib.OBJ_sn2nid(raw)
+        if nid == 0:
+            consume_errors()
+            raise ValueError(f"unknown elliptic curve name {name!r}")
+        nids = ffi.new("int[1]", [nid])
+        if not lib.SSL_CTX_set1_groups(self._ctx, nids, 1):
+            raise _ssl_error_from_queue()
+
+    def _get_version(self, getter, default):
+        v = getter(self._ctx)
+        return default if v == 0 else v
+
+    def _set_version(self, value, minimum):
+        if self._protocol not in (PROTOCOL_TLS, PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER):
+            raise ValueError(
+                "The context's protocol doesn't support modification of highest and lowest version."
+            )
+        v = operator.index(value)
+        if v not in _PROTO_VERSIONS and v not in (PROTO_MINIMUM_SUPPORTED, PROTO_MAXIMUM_SUPPORTED):
+            raise ValueError(f"Unsupported TLS/SSL version 0x{v:x}")
+        if v in (PROTO_SSLv3, PROTO_TLSv1, PROTO_TLSv1_1):
+            warnings.warn(f"ssl.TLSVersion.{_PROTO_NAMES[v]} is deprecated", DeprecationWarning, stacklevel=3)
+        if minimum:
+            if v == PROTO_MINIMUM_SUPPORTED:
+                v = 0
+            elif v == PROTO_MAXIMUM_SUPPORTED:
+                v = PROTO_TLSv1_3
+            ok = lib.SSL_CTX_set_min_proto_version(self._ctx, v)
+        else:
+            if v == PROTO_MAXIMUM_SUPPORTED:
+                v = 0
+            elif v == PROTO_MINIMUM_SUPPORTED:
+                v = PROTO_SSLv3
+            ok = lib.SSL_CTX_set_max_proto_version(self._ctx, v)
+        if not ok:
+            consume_errors()
+            raise ValueError(f"Unsupported protocol version 0x{v:x}")
+
+    @property
+    def minimum_version(self):
+        return self._get_version(lib.SSL_CTX_get_min_proto_version, PROTO_MINIMUM_SUPPORTED)
+
+    @minimum_version.setter
+    def minimum_version(self, value):
+        self._set_version(value, True)
+
+    @property
+    def maximum_version(self):
+        return self._get_version(lib.SSL_CTX_get_max_proto_version, PROTO_MAXIMUM_SUPPORTED)
+
+    @maximum_version.setter
+    def maximum_version(self, value):
+        self._set_version(value, False)
+
+    # ---- ciphers and ALPN
+    def set_ciphers(self, cipherlist):
+        if not isinstance(cipherlist, str):
+            raise TypeError(f"set_ciphers() argument must be str, not {type(cipherlist).__name__}")
+        if "\0" in cipherlist:
+            raise ValueError("embedded null character")
+        if not lib.SSL_CTX_set_cipher_list(self._ctx, cipherlist.encode("utf-8")):
+            consume_errors()
+            raise SSLError("No cipher can be selected.")
+
+    def get_ciphers(self):
+        stack = lib.tls_SSL_CTX_get_ciphers(self._ctx)
+        if stack == ffi.NULL:
+            return []
+        result = []
+        for i in range(lib.OPENSSL_sk_num(stack)):
+            result.append(_cipher_to_dict(ffi.cast("SSL_CIPHER *", lib.OPENSSL_sk_value(stack, i))))
+        return result
+
+    def _set_alpn_protocols(self, protos):
+        protos = bytes(protos)
+        if len(protos) > 0xFFFFFFFF:
+            raise OverflowError("protocols longer than 4294967295 bytes")
+        data = ffi.new("unsigned char[]", protos) if protos else ffi.NULL
+        holder = ffi.new("tls_alpn_protocols *")
+        holder.length = len(protos)
+        holder.protocols = data
+        # SSL_CTX_set_alpn_protos returns 0 on success (sic).
+        if lib.SSL_CTX_set_alpn_protos(self._ctx, data, len(protos)):
+            consume_errors()
+            raise MemoryError()
+        lib.tls_SSL_CTX_set_alpn_select(self._ctx, holder)
+        self._alpn = (holder, data)  # owned here: the select callback reads them
+
+    # ---- certificates and keys
+    def load_cert_chain(self, certfile, keyfile=None, password=None):
+        certfile = _fspath_bytes(certfile, "certfile")
+        keyfile = certfile if keyfile is None else _fspath_bytes(keyfile, "keyfile")
+        pw = ffi.new("tls_pem_password *")
+        pw_data = None
+        callback = None
+        if password is not None:
+            if callable(password):
+                callback = password
+            else:
+                pw_data = _password_bytes(password, "password should be a string or callable")
+        ctx = self._ctx
+
+        def use_password(data):
+            nonlocal pw_data
+            pw_data = data
+            buf = ffi.new("char[]", data) if data else ffi.new("char[]", 1)
+            pw.password = buf
+            pw.length = len(data)
+            return buf
+
+        keep = use_password(pw_data) if pw_data is not None else None
+        old_cb = lib.SSL_CTX_get_default_passwd_cb(ctx)
+        old_ud = lib.SSL_CTX_get_default_passwd_cb_userdata(ctx)
+        lib.SSL_CTX_set_default_passwd_cb(ctx, _PASSWORD_CB)
+        lib.SSL_CTX_set_default_passwd_cb_userdata(ctx, pw)
+        try:
+            if lib.SSL_CTX_use_certificate_chain_file(ctx, certfile) != 1:
+                self._raise_load_error(pw, pw_data)
+            while True:
+                pw.called = 0
+                if lib.SSL_CTX_use_PrivateKey_file(ctx, keyfile, lib.SSL_FILETYPE_PEM) == 1:
+                    break
+                if callback is not None and pw.called and pw_data is None:
+                    consume_errors()
+                    result = callback()
+                    keep = use_password(_password_bytes(result, "password callback must return a string"))
+                    continue
+                self._raise_load_error(pw, pw_data)
+            if lib.SSL_CTX_check_private_key(ctx) != 1:
+                raise _ssl_error_from_queue()
+        finally:
+            lib.SSL_CTX_set_default_passwd_cb(ctx, old_cb)
+            lib.SSL_CTX_set_default_passwd_cb_userdata(ctx, old_ud)
+            del keep
+
+    @staticmethod
+    def _raise_load_error(pw, pw_data):
+        if pw.called and pw_data is not None and len(pw_data) > lib.PEM_BUFSIZE:
+            consume_errors()
+            raise ValueError(f"password cannot be longer than {lib.PEM_BUFSIZE} bytes")
+        _raise_file_error()
+
+    def load_verify_locations(self, cafile=None, capath=None, cadata=None):
+        if cafile is None and capath is None and cadata is None:
+            raise TypeError("cafile, capath and cadata cannot be all omitted")
+        cafile = None if cafile is None else _fspath_bytes(cafile, "cafile")
+        capath = None if capath is None else _fspath_bytes(capath, "capath")
+        if cadata is not None:
+            if isinstance(cadata, str):
+                try:
+                    pem = cadata.encode("ascii")
+                except UnicodeEncodeError:
+                    raise TypeError("cadata should be an ASCII string or a bytes-like object") from None
+                self._add_ca_certs(pem, pem=True)
+            else:
+                try:
+                    data = ffi.from_buffer(cadata)
+                except TypeError:
+                    raise TypeError("cadata should be an ASCII string or a bytes-like object") from None
+                self._add_ca_certs(data, pem=False)
+        if cafile is not None or capath is not None:
+            ok = lib.SSL_CTX_load_verify_locations(
+                self._ctx, ffi.NULL if cafile is None else cafile, ffi.NULL if capath is None else capath
+            )
+            if ok != 1:
+                _raise_file_error()
+
+    def _add_ca_certs(self, data, pem):
+        if len(data) > _INT_MAX:
+            raise OverflowError(f"cadata longer than {_INT_MAX} bytes")
+        bio = lib.BIO_new_mem_buf(data, len(data))
+        openssl_assert(bio != ffi.NULL, "BIO_new_mem_buf")
+        store = lib.SSL_CTX_get_cert_store(self._ctx)
+        loaded = 0
+        try:
+            while True:
+                if pem:
+                    cert = lib.PEM_read_bio_X509(bio, ffi.NULL, _PASSWORD_CB, ffi.NULL)
+                else:
+                    if lib.BIO_ctrl_pending(bio) == 0:
+                        break
+                    cert = lib.d2i_X509_bio(bio, ffi.NULL)
+                if cert == ffi.NULL:
+                    break
+                ok = lib.X509_STORE_add_cert(store, cert)
+                lib.X509_free(cert)
+                if not ok:
+                    errors = consume_errors()
+                    if errors and (errors[-1].lib, errors[-1].reason) == (
+                        lib.ERR_LIB_X509,
+                        lib.X509_R_CERT_ALREADY_IN_HASH_TABLE,
+                    ):
+                        loaded += 1
+                        continue
+                    raise _make_error(SSLError, errors[-1].reason if errors else 0, None, errors)
+                loaded += 1
+        finally:
+            lib.BIO_free(bio)
+        errors = consume_errors()
+        if loaded == 0:
+            what = "no start line" if pem else "not enough data"
+            raise _plain_ssl_error(f"{what}: cadata does not contain a certificate")
+        if not errors:
+            return
+        last = errors[-1]
+        if pem and (last.lib, last.reason) == (lib.ERR_LIB_PEM, lib.PEM_R_NO_START_LINE):
+            return
+        if not pem and (last.lib, last.reason) == (lib.ERR_LIB_ASN1, lib.ASN1_R_HEADER_TOO_LONG):
+            return
+        raise _make_error(SSLError, last.reason, None, errors)
+
+    def load_dh_params(self, path):
+        """Load Diffie-Hellman parameters (PEM) for DHE key exchange."""
+        with open(path, "rb") as f:  # OSError with the filename, as CPython
+            data = f.read()
+        bio = lib.BIO_new_mem_buf(data, len(data))
+        openssl_assert(bio != ffi.NULL, "BIO_new_mem_buf")
+        try:
+            # First the PEM block itself, so that a file without one fails with
+            # PEM's NO_START_LINE as in CPython (PEM_read_DHparams).
+            der = ffi.new("unsigned char **")
+            der_len = ffi.new("long *")
+            if not lib.PEM_bytes_read_bio(
+                der, der_len, ffi.NULL, lib.PEM_STRING_DHPARAMS, bio, ffi.NULL, ffi.NULL
+            ):
+                raise _ssl_error_from_queue()
+            lib.OPENSSL_free(der[0])
+        finally:
+            lib.BIO_free(bio)
+        bio = lib.BIO_new_mem_buf(data, len(data))
+        openssl_assert(bio != ffi.NULL, "BIO_new_mem_buf")
+        try:
+            pkey = lib.PEM_read_bio_Parameters(bio, ffi.NULL)
+        finally:
+            lib.BIO_free(bio)
+        if pkey == ffi.NULL:
+            raise _ssl_error_from_queue()
+        if not lib.EVP_PKEY_is_a(pkey, b"DH"):
+            lib.EVP_PKEY_free(pkey)
+            consume_errors()
+            raise _plain_ssl_error("not Diffie-Hellman parameters")
+        if not lib.SSL_CTX_set0_tmp_dh_pkey(self._ctx, pkey):  # takes ownership on success only
+            lib.EVP_PKEY_free(pkey)
+            raise _ssl_error_from_queue()
+
+    def set_default_verify_paths(self):
+        if not lib.SSL_CTX_set_default_verify_paths(self._ctx):
+            raise _ssl_error_from_queue()
+
+    def _store_certs(self):
+        """Every X509 in the context's store (new references the caller frees)."""
+        store = lib.SSL_CTX_get_cert_store(self._ctx)
+        certs = []
+        crl = 0
+        openssl_assert(lib.X509_STORE_lock(store), "X509_STORE_lock")
+        try:
+            objs = lib.tls_X509_STORE_get0_objects(store)
+            for i in range(lib.OPENSSL_sk_num(objs)):
+                obj = ffi.cast("X509_OBJECT *", lib.OPENSSL_sk_value(objs, i))
+                kind = lib.X509_OBJECT_get_type(obj)
+                if kind == lib.X509_LU_X509:
+                    cert = lib.X509_OBJECT_get0_X509(obj)
+                    openssl_assert(lib.X509_up_ref(cert), "X509_up_ref")
+                    certs.append(cert)
+                elif kind == lib.X509_LU_CRL:
+                    crl += 1
+        finally:
+            lib.X509_STORE_unlock(store)
+        return certs, crl
+
+    def cert_store_stats(self):
+        certs, crl = self._store_certs()
+        ca = 0
+        for cert in certs:
+            if lib.X509_check_ca(cert):
+                ca += 1
+            lib.X509_free(cert)
+        return {"x509": len(certs), "crl": crl, "x509_ca": ca}
+
+    def get_ca_certs(self, binary_form=False):
+        certs, _ = self._store_certs()
+        result = []
+        try:
+            for cert in certs:
+                if not lib.X509_check_ca(cert):
+                    continue
+                if binary_form:
+                    result.append(_cert.certificate_der(cert))
+                else:
+                    result.append(_cert.decode_certificate(cert))
+        finally:
+            for cert in certs:
+                lib.X509_free(cert)
+        return result
+
+    # ---- connections
+    def _wrap_bio(self, incoming, outgoing, server_side, server_hostname, *, owner=None, session=None):
+        sock = _SSLSocket(self, incoming, outgoing, server_side, server_hostname, owner)
+        if session is not None:
+            sock.session = session
+        return sock
+
+
+def _nid_name(nid, func):
+    if nid == lib.NID_undef:
+        return None
+    ptr = func(nid)
+    return None if ptr == ffi.NULL else ffi.string(ptr).decode("ascii")
+
+
+def _cipher_to_dict(cipher):
+    buf = ffi.new("char[]", 256)
+    lib.SSL_CIPHER_description(cipher, buf, 255)
+    description = ffi.string(buf).decode("ascii", "replace").rstrip("\n")
+    alg_bits = ffi.new("int *")
+    strength = lib.SSL_CIPHER_get_bits(cipher, alg_bits)
+    return {
+        "id": lib.SSL_CIPHER_get_id(cipher),
+        "name": ffi.string(lib.SSL_CIPHER_get_name(cipher)).decode("ascii"),
+        "protocol": ffi.string(lib.SSL_CIPHER_get_version(cipher)).decode("ascii"),
+        "description": description,
+        "strength_bits": strength,
+        "alg_bits": alg_bits[0],
+        "aead": bool(lib.SSL_CIPHER_is_aead(cipher)),
+        "symmetric": _nid_name(lib.SSL_CIPHER_get_cipher_nid(cipher), lib.OBJ_nid2ln),
+        "digest": _nid_name(lib.SSL_CIPHER_get_digest_nid(cipher), lib.OBJ_nid2ln),
+        "kea": _nid_name(lib.SSL_CIPHER_get_kx_nid(cipher), lib.OBJ_nid2ln),
+        "auth": _nid_name(lib.SSL_CIPHER_get_auth_nid(cipher), lib.OBJ_nid2ln),
+    }
+
+
+# --------------------------------------------------------------------------- connections
+_TRANSFER_SIZE = 1 << 15  # bytes moved per BIO_read when feeding a foreign outgoing BIO
+_SSL_OBJECT_SIZE = 48 * 1024
+_KEEP_READ_BUFFER = 1 << 16  # read buffers up to this size are kept for the next read()
+_WRITE_PIECE = 1 << 20  # largest SSL_write_ex when records go to a foreign outgoing BIO
+_WANT_READ = lib.SSL_ERROR_WANT_READ
+_WANT_READ_TEXT = f"The operation did not complete (read) ({_LOCATION})"
+# Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
+_SSL_read_ex = lib.SSL_read_ex
+_SSL_write_ex = lib.SSL_write_ex
+_SSL_get_error = lib.SSL_get_error
+_ERR_peek_error = lib.ERR_peek_error
+
+
+class _SSLSocket:
+    """One TLS connection over memory BIOs (CPython's ``_ssl._SSLSocket`` in BIO mode)."""
+
+    __slots__ = (
+        "_ssl",
+        "_context",
+        "_server_side",
+        "server_hostname",
+        "owner",
+        "_in_foreign",
+        "_out_foreign",
+        "_rbio",
+        "_wbio",
+        "_in_eof",
+        "_xfer",
+        "_readbuf",
+        "_readbuf_size",
+        "_count",
+        "_shutdown_seen_zero",
+        "_handle",
+        "__weakref__",
+    )
+
+    def __init__(self, context, incoming, outgoing, server_side, server_hostname, owner):
+        protocol = context._protocol
+        if server_side and protocol == PROTOCOL_TLS_CLIENT:
+            raise _plain_ssl_error("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
+        if not server_side and protocol == PROTOCOL_TLS_SERVER:
+            raise _plain_ssl_error("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
+        for name, bio in (("incoming", incoming), ("outgoing", outgoing)):
+            if not isinstance(bio, MemoryBIO) and not (hasattr(bio, "read") and hasattr(bio, "write")):
+                raise TypeError(f"{name} must be a MemoryBIO-like object, not {type(bio).__name__}")
+        ssl = lib.SSL_new(context._ctx)
+        if ssl == ffi.NULL:
+            raise _ssl_error_from_queue("failed to allocate SSL object")
+        # size: what an SSL with its record buffers holds, so PyPy's GC sees it
+        self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+        self._context = context
+        self._server_side = bool(server_side)
+        self.server_hostname = None
+        self.owner = owner
+        self._in_eof = False
+        self._xfer = None
+        self._readbuf = None
+        self._readbuf_size = 0
+        self._count = ffi.new("size_t *")
+        self._shutdown_seen_zero = False
+        self._handle = None
+        self._in_foreign, self._rbio = self._attach(incoming)
+        try:
+            self._out_foreign, self._wbio = self._attach(outgoing)
+        except BaseException:
+            lib.BIO_free(self._rbio)
+            raise
+        lib.SSL_set_bio(ssl, self._rbio, self._wbio)
+        if self._rbio == self._wbio:
+            lib.BIO_free(self._wbio)  # one MemoryBIO for both ends: SSL_set_bio took one reference
+        lib.SSL_set_mode(ssl, lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | lib.SSL_MODE_AUTO_RETRY)
+        if context._post_handshake_auth:
+            if server_side:
+                # Only servers that verify get SSL_VERIFY_POST_HANDSHAKE (bpo-37428).
+                mode = lib.SSL_get_verify_mode(ssl)
+                if mode & lib.SSL_VERIFY_PEER:
+                    callback = lib.SSL_get_verify_callback(ssl)
+                    lib.SSL_set_verify(ssl, mode | lib.SSL_VERIFY_POST_HANDSHAKE, callback)
+            else:
+                lib.SSL_set_post_handshake_auth(ssl, 1)
+        if server_hostname is not None:
+            self._configure_hostname(server_hostname)
+        if server_side:
+            # The SNI callback finds this object from the SSL (a weak reference:
+            # no cycle through the handle).
+            self._handle = ffi.new_handle(weakref.ref(self))
+            lib.SSL_set_app_data(ssl, self._handle)
+            lib.SSL_set_accept_state(ssl)
+        else:
+            lib.SSL_set_connect_state(ssl)
+
+    @staticmethod
+    def _attach(bio):
+        """(foreign object or None, BIO* reference handed to SSL_set_bio)."""
+        if isinstance(bio, MemoryBIO) and bio._bio is not None:
+            openssl_assert(lib.BIO_up_ref(bio._bio), "BIO_up_ref")
+            return None, bio._bio
+        own = lib.BIO_new(lib.BIO_s_mem())
+        if own == ffi.NULL:
+            raise _ssl_error_from_queue("failed to allocate BIO")
+        lib.BIO_set_mem_eof_return(own, -1)
+        return bio, own
+
+    def _configure_hostname(self, hostname):
+        if isinstance(hostname, bytes):
+            hostname = hostname.decode("ascii")
+        if not isinstance(hostname, str):
+            raise TypeError(f"server_hostname must be str, not {type(hostname).__name__}")
+        if not hostname or hostname.startswith("."):
+            raise ValueError("server_hostname cannot be an empty string or start with a leading dot.")
+        if "\0" in hostname:
+            raise ValueError("embedded null character")
+        raw = hostname.encode("ascii")
+        ip = lib.a2i_IPADDRESS(raw)
+        if ip == ffi.NULL:
+            consume_errors()  # not an IP address: expected
+        try:
+            if ip == ffi.NULL and not lib.SSL_set_tlsext_host_name(self._ssl, raw):
+                raise _ssl_error_from_queue()
+            if self._context._check_hostname:
+                param = lib.SSL_get0_param(self._ssl)
+                if ip == ffi.NULL:
+                    ok = lib.X509_VERIFY_PARAM_set1_host(param, raw, len(raw))
+                else:
+                    s = ffi.cast("ASN1_STRING *", ip)
+                    ok = lib.X509_VERIFY_PARAM_set1_ip(
+                        param, lib.ASN1_STRING_get0_data(s), lib.ASN1_STRING_length(s)
+                    )
+                if not ok:
+                    raise _ssl_error_from_queue()
+        finally:
+            if ip != ffi.NULL:
+                lib.ASN1_OCTET_STRING_free(ip)
+        self.server_hostname = hostname
+
+    # ---- moving bytes to and from foreign BIO objects
+    def _pull(self):
+        """Feed OpenSSL what the foreign incoming BIO holds; True when something changed."""
+        src = self._in_foreign
+        if src is None or self._in_eof:
+            return False
+        data = src.read()
+        if data:
+            n = len(data)
+            if lib.BIO_write(self._rbio, data, n) != n:
+                raise _ssl_error_from_queue("BIO_write failed")
+            return True
+        if src.eof:
+            self._in_eof = True
+            lib.BIO_set_mem_eof_return(self._rbio, 0)
+            return True
+        return False
+
+    def _flush(self):
+        """Move the records OpenSSL produced into the foreign outgoing BIO."""
+        dst = self._out_foreign
+        if dst is None:
+            return
+        wbio = self._wbio
+        pending = lib.BIO_ctrl_pending(wbio)
+        if not pending:
+            return
+        buf = self._xfer
+        if buf is None:
+            buf = self._xfer = ffi.new("char[]", _TRANSFER_SIZE)
+        while pending:
+            n = lib.BIO_read(wbio, buf, min(pending, _TRANSFER_SIZE))
+            if n <= 0:
+                raise _ssl_error_from_queue("BIO_read failed")
+            dst.write(ffi.buffer(buf, n))
+            pending -= n
+
+    def _error(self, ret, err=None):
+        """Turn a failed SSL_* call into the exception CPython raises (PySSL_SetError)."""
+        if err is None:
+            err = _SSL_get_error(self._ssl, ret)
+        if err == _WANT_READ:
+            # The common case on every non-blocking read, kept cheap: SSL_get_error
+            # answers WANT_READ only when the error queue is empty.
+            return SSLWantReadError(SSL_ERROR_WANT_READ, _WANT_READ_TEXT)
+        errors = consume_errors() if _ERR_peek_error() else []
+        if err in _ERRSTR:
+            exc_type, errstr = _ERRSTR[err]
+            return _make_error(exc_type, err, errstr, errors)
+        if err == lib.SSL_ERROR_SYSCALL:
+            if not errors:
+                return _make_error(SSLEOFError, SSL_ERROR_EOF, _EOF_TEXT, errors)
+            return _make_error(SSLSyscallError, SSL_ERROR_SYSCALL, "Some I/O error occurred", errors)
+        if err == lib.SSL_ERROR_SSL:
+            last = errors[-1] if errors else None
+            if last is None:
+                return _make_error(SSLError, SSL_ERROR_SSL, "A failure in the SSL library occurred", errors)
+            if last.lib == lib.ERR_LIB_SSL and last.reason == lib.SSL_R_CERTIFICATE_VERIFY_FAILED:
+                return _make_error(SSLCertVerificationError, SSL_ERROR_SSL, None, errors, self._verify_info())
+            if last.lib == lib.ERR_LIB_SSL and last.reason == lib.SSL_R_UNEXPECTED_EOF_WHILE_READING:
+                return _make_error(SSLEOFError, SSL_ERROR_EOF, _EOF_TEXT, errors)
+            return _make_error(SSLError, SSL_ERROR_SSL, None, errors)
+        return _make_error(SSLError, SSL_ERROR_INVALID_ERROR_CODE, "Invalid error code", errors)
+
+    def _verify_info(self):
+        code = lib.SSL_get_verify_result(self._ssl)
+        if code == lib.X509_V_ERR_HOSTNAME_MISMATCH:
+            message = f"Hostname mismatch, certificate is not valid for '{self.server_hostname}'."
+        elif code == lib.X509_V_ERR_IP_ADDRESS_MISMATCH:
+            message = f"IP address mismatch, certificate is not valid for '{self.server_hostname}'."
+        else:
+            message = ffi.string(lib.X509_verify_cert_error_string(code)).decode("ascii", "replace")
+        return code, message
+
+    # ---- the TLS operations
+    def do_handshake(self):
+        ssl = self._ssl
+        try:
+            while True:
+                ret = lib.SSL_do_handshake(ssl)
+                if ret == 1:
+                    return
+                if (
+                    self._in_foreign is not None
+                    and lib.SSL_get_error(ssl, ret) == lib.SSL_ERROR_WANT_READ
+                    and self._pull()
+                ):
+                    continue
+                raise self._error(ret)
+        finally:
+            self._flush()
+
+    def read(self, len=1024, buffer=None):
+        # Hot path: one SSL_read_ex into the caller's buffer or a reused one.
+        ssl = self._ssl
+        count = self._count
+        if buffer is not None:
+            try:
+                dest = _from_buffer(buffer, require_writable=True)
+            except (TypeError, BufferError):
+                raise TypeError(
+                    f"read() argument 2 must be read-write bytes-like object, not {type(buffer).__name__}"
+                ) from None
+            size = _sizeof(dest)
+            if len <= 0 or len > size:
+                len = size
+            if len == 0:
+                return 0
+            if _SSL_read_ex(ssl, dest, len, count):
+                if self._out_foreign is not None:
+                    self._flush()
+                return count[0]
+        else:
+            if len <= 0:
+                if len < 0:
+                    raise ValueError("size should not be negative")
+                return b""
+            dest = self._readbuf
+            if dest is None or len > self._readbuf_size:
+                dest = _new_chars(len)
+                if len <= _KEEP_READ_BUFFER:
+                    self._readbuf = dest
+                    self._readbuf_size = len
+            if _SSL_read_ex(ssl, dest, len, count):
+                if self._out_foreign is not None:
+                    self._flush()
+                return _buffer(dest, count[0])[:]
+        return self._read_slow(dest, len, buffer is not None)
+
+    def _read_slow(self, dest, len, into):
+        ssl = self._ssl
+        count = self._count
+        try:
+            while True:
+                err = _SSL_get_error(ssl, 0)
+                if err == _WANT_READ and self._in_foreign is not None and self._pull():
+                    if _SSL_read_ex(ssl, dest, len, count):
+                        return count[0] if into else _buffer(dest, count[0])[:]
+                    continue
+                if (
+                    err == lib.SSL_ERROR_ZERO_RETURN
+                    and lib.SSL_get_shutdown(ssl) == lib.SSL_RECEIVED_SHUTDOWN
+                ):
+                    consume_errors()
+                    return 0 if into else b""
+                raise self._error(0, err)
+        finally:
+            if self._out_foreign is not None:
+                self._flush()
+
+    def write(self, data):
+        try:
+            src = _from_buffer(data)
+        except TypeError:
+            raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
+        count = self._count
+        size = _sizeof(src)
+        if self._out_foreign is not None and size > _WRITE_PIECE:
+            return self._write_pieces(src, size)
+        if _SSL_write_ex(self._ssl, src, size, count):
+            if self._out_foreign is not None:
+                self._flush()
+            return count[0]
+        return self._write_slow(src, size)
+
+    def _write_pieces(self, src, size):
+        """Large writes to a foreign outgoing BIO: records are moved out piece by
+        piece, so the private memory BIO never holds more than one piece."""
+        done = 0
+        count = self._count
+        ssl = self._ssl
+        while done < size:
+            n = min(size - done, _WRITE_PIECE)
+            if _SSL_write_ex(ssl, src + done, n, count):
+                self._flush()
+            elif done:
+                # Part went out already: report it (the caller resends the rest);
+                # the condition (e.g. WANT_READ) shows again on the next write.
+                consume_errors()
+                return done
+            else:
+                self._write_slow(src, n)
+            done += count[0]
+        return done
+
+    def _write_slow(self, src, size):
+        ssl = self._ssl
+        count = self._count
+        try:
+            while True:
+                err = _SSL_get_error(ssl, 0)
+                if err == _WANT_READ and self._in_foreign is not None and self._pull():
+                    if _SSL_write_ex(ssl, src, size, count):
+                        return count[0]
+                    continue
+                raise self._error(0, err)
+        finally:
+            if self._out_foreign is not None:
+                self._flush()
+
+    def pending(self):
+        return lib.SSL_pending(self._ssl)
+
+    def shutdown(self):
+        ssl = self._ssl
+        zeros = 0
+        try:
+            while True:
+                ret = lib.SSL_shutdown(ssl)
+                if ret > 0:
+                    return None
+                if ret == 0:
+                    zeros += 1
+                    if zeros > 1:
+                        return None
+                    self._shutdown_seen_zero = True
+                    continue
+                err = lib.SSL_get_error(ssl, ret)
+                if err == lib.SSL_ERROR_WANT_READ and self._in_foreign is not None and self._pull():
+                    continue
+                raise self._error(ret)
+        finally:
+            self._flush()
+
+    # ---- queries
+    @property
+    def context(self):
+        return self._context
+
+    @context.setter
+    def context(self, ctx):
+        if not isinstance(ctx, _SSLContext):
+            raise TypeError("The value must be a SSLContext")
+        if lib.SSL_set_SSL_CTX(self._ssl, ctx._ctx) == ffi.NULL:
+            raise _ssl_error_from_queue()
+        self._context = ctx
+
+    @property
+    def server_side(self):
+        return self._server_side
+
+    def getpeercert(self, binary_form=False):
+        ssl = self._ssl
+        if not lib.SSL_is_init_finished(ssl):
+            raise ValueError("handshake not done yet")
+        cert = lib.SSL_get1_peer_certificate(ssl)
+        if cert == ffi.NULL:
+            return None
+        try:
+            if binary_form:
+                return _cert.certificate_der(cert)
+            if not lib.SSL_CTX_get_verify_mode(self._context._ctx) & lib.SSL_VERIFY_PEER:
+                return {}
+            return _cert.decode_certificate(cert)
+        finally:
+            lib.X509_free(cert)
+
+    @staticmethod
+    def _chain_der(stack):
+        return [
+            _cert.certificate_der(ffi.cast("X509 *", lib.OPENSSL_sk_value(stack, i)))
+            for i in range(lib.OPENSSL_sk_num(stack))
+        ]
+
+    def get_verified_chain(self):
+        """DER certificates of the verified chain, leaf first ([] when none), as CPython 3.13."""
+        stack = lib.tls_SSL_get0_verified_chain(self._ssl)
+        return [] if stack == ffi.NULL else self._chain_der(stack)
+
+    def get_unverified_chain(self):
+        """DER certificates the peer sent, leaf first ([] when none), as CPython 3.13."""
+        stack = lib.tls_SSL_get_peer_cert_chain(self._ssl)
+        if stack == ffi.NULL:
+            return []
+        chain = self._chain_der(stack)
+        if self._server_side:
+            # OpenSSL leaves the client's own certificate out of this chain on servers
+            peer = lib.SSL_get1_peer_certificate(self._ssl)
+            if peer != ffi.NULL:
+                try:
+                    chain.insert(0, _cert.certificate_der(peer))
+                finally:
+                    lib.X509_free(peer)
+        return chain
+
+    def cipher(self):
+        cipher = lib.SSL_get_current_cipher(self._ssl)
+        if cipher == ffi.NULL:
+            return None
+        return self._cipher_tuple(cipher)
+
+    def version(self):
+        if not lib.SSL_is_init_finished(self._ssl):
+            return None
+        version = ffi.string(lib.SSL_get_version(self._ssl)).decode("ascii")
+        return None if version == "unknown" else version
+
+    def _cipher_tuple(self, cipher):
+        name = ffi.string(lib.SSL_CIPHER_get_name(cipher)).decode("ascii")
+        version = ffi.string(lib.SSL_CIPHER_get_version(cipher)).decode("ascii")
+        return (name, version, lib.SSL_CIPHER_get_bits(cipher, ffi.NULL))
+
+    def shared_ciphers(self):
+        """Ciphers both sides offered, as (name, protocol, bits) (servers only; None otherwise)."""
+        server = lib.tls_SSL_get_ciphers(self._ssl)
+        client = lib.tls_SSL_get_client_ciphers(self._ssl)
+        if server == ffi.NULL or client == ffi.NULL:
+            return None
+        offered = {lib.OPENSSL_sk_value(client, i) for i in range(lib.OPENSSL_sk_num(client))}
+        result = []
+        for i in range(lib.OPENSSL_sk_num(server)):
+            ptr = lib.OPENSSL_sk_value(server, i)
+            if ptr in offered:
+                result.append(self._cipher_tuple(ffi.cast("SSL_CIPHER *", ptr)))
+        return result
+
+    def session_reused(self):
+        return bool(lib.SSL_session_reused(self._ssl))
+
+    @property
+    def session(self):
+        session = lib.SSL_get1_session(self._ssl)
+        if session == ffi.NULL:
+            return None
+        return SSLSession._wrap(session, self._context)
+
+    @session.setter
+    def session(self, session):
+        if not isinstance(session, SSLSession):
+            raise TypeError("Value is not a SSLSession.")
+        if session._ctx._ctx != self._context._ctx:
+            raise ValueError("Session refers to a different SSLContext.")
+        if self._server_side:
+            raise ValueError("Cannot set session for server-side SSLSocket.")
+        if lib.SSL_is_init_finished(self._ssl):
+            raise ValueError("Cannot set session after handshake.")
+        if not lib.SSL_set_session(self._ssl, session._session):
+            raise _ssl_error_from_queue()
+
+    def verify_client_post_handshake(self):
+        if not lib.SSL_verify_client_post_handshake(self._ssl):
+            raise _ssl_error_from_queue()
+        self._flush()
+
+    def get_channel_binding(self, cb_type="tls-unique"):
+        if cb_type != "tls-unique":
+            raise ValueError(f"'{cb_type}' channel binding type not implemented")
+        buf = ffi.new("unsigned char[]", 128)
+        if bool(lib.SSL_session_reused(self._ssl)) ^ (not self._server_side):
+            n = lib.SSL_get_finished(self._ssl, buf, 128)
+        else:
+            n = lib.SSL_get_peer_finished(self._ssl, buf, 128)
+        if n == 0:
+            return None
+        return ffi.buffer(buf, min(n, 128))[:]
+
+    def selected_alpn_protocol(self):
+        out = ffi.new("const unsigned char **")
+        outlen = ffi.new("unsigned int *")
+        lib.SSL_get0_alpn_selected(self._ssl, out, outlen)
+        if out[0] == ffi.NULL or outlen[0] == 0:
+            return None
+        return ffi.buffer(out[0], outlen[0])[:].decode("ascii", "surrogateescape")
+
+    def close(self):
+        """Free the OpenSSL connection now (further calls fail)."""
+        ssl, self._ssl = self._ssl, None
+        if ssl is not None:
+            ffi.gc(ssl, None)
+            lib.SSL_free(ssl)
+
+
+# --------------------------------------------------------------------------- sessions
+class SSLSession:
+    """A TLS session a client can resume (CPython's ``_ssl.SSLSession``)."""
+
+    __slots__ = ("_session", "_ctx", "__weakref__")
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("cannot create '_ssl.SSLSession' instances")
+
+    @classmethod
+    def _wrap(cls, session, context):
+        self = object.__new__(cls)
+        self._session = ffi.gc(session, lib.SSL_SESSION_free)
+        self._ctx = context
+        return self
+
+    @property
+    def id(self):
+        """Session id"""
+        n = ffi.new("unsigned int *")
+        ptr = lib.SSL_SESSION_get_id(self._session, n)
+        return ffi.buffer(ptr, n[0])[:]
+
+    @property
+    def time(self):
+        """Session creation time (seconds since epoch)."""
+        return lib.SSL_SESSION_get_time(self._session)
+
+    @property
+    def timeout(self):
+        """Session timeout (delta in seconds)."""
+        return lib.SSL_SESSION_get_timeout(self._session)
+
+    @property
+    def ticket_lifetime_hint(self):
+        """Ticket life time hint."""
+        return lib.SSL_SESSION_get_ticket_lifetime_hint(self._session)
+
+    @property
+    def has_ticket(self):
+        """Does the session contain a ticket?"""
+        return bool(lib.SSL_SESSION_has_ticket(self._session))
+
+    def __eq__(self, other):
+        if not isinstance(other, SSLSession):
+            return NotImplemented
+        return self.id == other.id
+
+    def __ne__(self, other):
+        if not isinstance(other, SSLSession):
+            return NotImplemented
+        return self.id != other.id
+
+    __hash__ = None
+
+
+# --------------------------------------------------------------------------- SNI
+_SERVERNAME_CB = ffi.addressof(lib, "tls_servername_callback")
+
+
+@ffi.def_extern(error=lib.SSL_TLSEXT_ERR_ALERT_FATAL)
+def tls_servername_callback(ssl, alert, arg):
+    """OpenSSL's server-name callback -> ``context.sni_callback(sslobject, name, context)``
+    with CPython's rules: None continues the handshake, an int is the alert to send,
+    an exception (reported as unraisable) fails the handshake with handshake_failure."""
+    alert[0] = lib.SSL_AD_HANDSHAKE_FAILURE  # stands if the callback raises
+    handle = lib.SSL_get_app_data(ssl)
+    sock = ffi.from_handle(handle)() if handle != ffi.NULL else None
+    if sock is None:
+        return lib.SSL_TLSEXT_ERR_OK
+    ctx = sock._context
+    callback = ctx._sni_callback
+    if callback is None:
+        return lib.SSL_TLSEXT_ERR_OK
+    name = lib.SSL_get_servername(ssl, lib.TLSEXT_NAMETYPE_host_name)
+    if name == ffi.NULL:
+        servername = None
+    else:
+        alert[0] = lib.SSL_AD_INTERNAL_ERROR
+        # server_hostname was sent as an A-label: kept as one (bpo-28414)
+        servername = ffi.string(name).decode("ascii")
+        alert[0] = lib.SSL_AD_HANDSHAKE_FAILURE
+    target = sock.owner if sock.owner is not None else sock
+    result = callback(target, servername, ctx)
+    if result is None:
+        return lib.SSL_TLSEXT_ERR_OK
+    alert[0] = lib.SSL_AD_INTERNAL_ERROR
+    alert[0] = operator.index(result)
+    return lib.SSL_TLSEXT_ERR_ALERT_FATAL
+
+
+# --------------------------------------------------------------------------- module functions
+def get_default_verify_paths():
+    """(cafile env var, cafile, capath env var, capath) OpenSSL was built with."""
+
+    def text(ptr):
+        return ffi.string(ptr).decode("utf-8", "surrogateescape")
+
+    return (
+        text(lib.X509_get_default_cert_file_env()),
+        text(lib.X509_get_default_cert_file()),
+        text(lib.X509_get_default_cert_dir_env()),
+        text(lib.X509_get_default_cert_dir()),
+    )
+
+
+def _test_decode_cert(path):
+    """The getpeercert() dict of the first PEM certificate in ``path`` (as CPython's
+    private ``_ssl._test_decode_cert``, used by tests)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    bio = lib.BIO_new_mem_buf(data, len(data))
+    openssl_assert(bio != ffi.NULL, "BIO_new_mem_buf")
+    try:
+        cert = lib.PEM_read_bio_X509(bio, ffi.NULL, _PASSWORD_CB, ffi.NULL)
+    finally:
+        lib.BIO_free(bio)
+    if cert == ffi.NULL:
+        raise _ssl_error_from_queue("Error decoding PEM-encoded file")
+    try:
+        return _cert.decode_certificate(cert)
+    finally:
+        lib.X509_free(cert)
+
+
+def RAND_bytes(n):
+    """``n`` cryptographically strong random bytes."""
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError("num must be positive")
+    if n == 0:
+        return b""
+    buf = ffi.new("unsigned char[]", n)
+    done = 0
+    while done < n:
+        chunk = min(n - done, _INT_MAX)
+        if lib.RAND_bytes(buf + done, chunk) != 1:
+            raise _ssl_error_from_queue()
+        done += chunk
+    return ffi.buffer(buf, n)[:]
+
+
+def RAND_status():
+    """Whether the random generator has been seeded with enough data."""
+    return bool(lib.RAND_status())
+
+
+# --------------------------------------------------------------------------- ASN.1 objects
+def _asn1obj_to_tuple(obj):
+    nid = lib.OBJ_obj2nid(obj)
+    if nid == lib.NID_undef:
+        raise ValueError("Unknown object")
+    buf = ffi.new("char[]", 128)
+    n = lib.OBJ_obj2txt(buf, 128, obj, 1)
+    if n < 0:
+        raise _ssl_error_from_queue()
+    return (
+        nid,
+        ffi.string(lib.OBJ_nid2sn(nid)).decode("ascii"),
+        ffi.string(lib.OBJ_nid2ln(nid)).decode("ascii"),
+        ffi.string(buf).decode("ascii"),
+    )
+
+
+def txt2obj(txt, name=False):
+    """(nid, shortname, longname, oid) for an OID text (or a name when ``name``)."""
+    obj = lib.OBJ_txt2obj(txt.encode("ascii"), 0 if name else 1)
+    if obj == ffi.NULL:
+        consume_errors()
+        raise ValueError(f"unknown object '{txt[:100]}'")
+    try:
+        return _asn1obj_to_tuple(obj)
+    finally:
+        lib.ASN1_OBJECT_free(obj)
+
+
+def nid2obj(nid):
+    """(nid, shortname, longname, oid) for a NID."""
+    nid = operator.index(nid)
+    if nid < lib.NID_undef:
+        raise ValueError("NID must be positive.")
+    obj = lib.OBJ_nid2obj(nid)
+    if obj == ffi.NULL:
+        consume_errors()
+        raise ValueError(f"unknown NID {nid}")
+    try:
+        return _asn1obj_to_tuple(obj)
+    finally:
+        lib.ASN1_OBJECT_free(obj)

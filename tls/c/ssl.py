@@ -1,0 +1,314 @@
+"""<openssl/ssl.h>, <openssl/tls1.h>: TLS contexts, connections and ciphers."""
+
+INCLUDES = """
+#include <openssl/ssl.h>
+#include <openssl/tls1.h>
+"""
+
+TYPES = """
+typedef ... SSL_METHOD;
+typedef ... SSL_CTX;
+typedef ... SSL;
+typedef ... SSL_CIPHER;
+typedef ... SSL_SESSION;
+typedef int (*SSL_verify_cb)(int, X509_STORE_CTX *);
+
+/* The server's ALPN preference list (wire format) for tls_alpn_select_cb; the
+   Python context owns it and keeps it alive as long as the SSL_CTX may use it. */
+typedef struct {
+    unsigned int length;
+    const unsigned char *protocols;
+} tls_alpn_protocols;
+
+/* Values whose C type changed between OpenSSL versions (unsigned long -> uint64_t). */
+#define SSL_OP_ALL ...
+#define SSL_OP_NO_SSLv2 ...
+#define SSL_OP_NO_SSLv3 ...
+#define SSL_OP_NO_TLSv1 ...
+#define SSL_OP_NO_TLSv1_1 ...
+#define SSL_OP_NO_TLSv1_2 ...
+#define SSL_OP_NO_TLSv1_3 ...
+#define SSL_OP_NO_COMPRESSION ...
+#define SSL_OP_CIPHER_SERVER_PREFERENCE ...
+#define SSL_OP_SINGLE_DH_USE ...
+#define SSL_OP_SINGLE_ECDH_USE ...
+#define SSL_OP_NO_TICKET ...
+#define SSL_OP_NO_RENEGOTIATION ...
+#define SSL_OP_ENABLE_MIDDLEBOX_COMPAT ...
+#define SSL_OP_IGNORE_UNEXPECTED_EOF ...
+#define SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS ...
+
+static const int SSL_ERROR_NONE;
+static const int SSL_ERROR_SSL;
+static const int SSL_ERROR_WANT_READ;
+static const int SSL_ERROR_WANT_WRITE;
+static const int SSL_ERROR_WANT_X509_LOOKUP;
+static const int SSL_ERROR_SYSCALL;
+static const int SSL_ERROR_ZERO_RETURN;
+static const int SSL_ERROR_WANT_CONNECT;
+static const int SSL_ERROR_WANT_ACCEPT;
+
+static const int SSL_VERIFY_NONE;
+static const int SSL_VERIFY_PEER;
+static const int SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+static const int SSL_VERIFY_POST_HANDSHAKE;
+
+static const long SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+static const long SSL_MODE_AUTO_RETRY;
+static const long SSL_MODE_RELEASE_BUFFERS;
+
+static const int SSL_FILETYPE_PEM;
+static const int SSL_SENT_SHUTDOWN;
+static const int SSL_RECEIVED_SHUTDOWN;
+
+static const int TLS1_VERSION;
+static const int TLS1_1_VERSION;
+static const int TLS1_2_VERSION;
+static const int TLS1_3_VERSION;
+static const int SSL3_VERSION;
+
+static const int SSL_TLSEXT_ERR_OK;
+static const int SSL_TLSEXT_ERR_NOACK;
+static const int OPENSSL_NPN_NEGOTIATED;
+
+static const int SSL_R_CERTIFICATE_VERIFY_FAILED;
+static const int SSL_R_UNEXPECTED_EOF_WHILE_READING;
+
+static const int TLSEXT_NAMETYPE_host_name;
+static const int SSL_TLSEXT_ERR_ALERT_FATAL;
+static const int SSL_AD_HANDSHAKE_FAILURE;
+static const int SSL_AD_INTERNAL_ERROR;
+
+static const int TLS_HAS_TLSv1;
+static const int TLS_HAS_TLSv1_1;
+static const int TLS_HAS_TLSv1_2;
+static const int TLS_HAS_TLSv1_3;
+"""
+
+FUNCTIONS = """
+const SSL_METHOD *TLS_method(void);
+const SSL_METHOD *TLS_client_method(void);
+const SSL_METHOD *TLS_server_method(void);
+
+/* contexts */
+SSL_CTX *SSL_CTX_new(const SSL_METHOD *);
+void SSL_CTX_free(SSL_CTX *);
+uint64_t SSL_CTX_get_options(const SSL_CTX *);
+uint64_t SSL_CTX_set_options(SSL_CTX *, uint64_t);
+uint64_t SSL_CTX_clear_options(SSL_CTX *, uint64_t);
+long SSL_CTX_set_mode(SSL_CTX *, long);
+void SSL_CTX_set_verify(SSL_CTX *, int, SSL_verify_cb);
+int SSL_CTX_get_verify_mode(const SSL_CTX *);
+long SSL_CTX_set_min_proto_version(SSL_CTX *, int);
+long SSL_CTX_set_max_proto_version(SSL_CTX *, int);
+long SSL_CTX_get_min_proto_version(SSL_CTX *);
+long SSL_CTX_get_max_proto_version(SSL_CTX *);
+int SSL_CTX_set_cipher_list(SSL_CTX *, const char *);
+OPENSSL_STACK *tls_SSL_CTX_get_ciphers(const SSL_CTX *);
+int SSL_CTX_use_certificate_chain_file(SSL_CTX *, const char *);
+int SSL_CTX_use_PrivateKey_file(SSL_CTX *, const char *, int);
+int SSL_CTX_check_private_key(const SSL_CTX *);
+void SSL_CTX_set_default_passwd_cb(SSL_CTX *, pem_password_cb *);
+void SSL_CTX_set_default_passwd_cb_userdata(SSL_CTX *, void *);
+pem_password_cb *SSL_CTX_get_default_passwd_cb(SSL_CTX *);
+void *SSL_CTX_get_default_passwd_cb_userdata(SSL_CTX *);
+int SSL_CTX_load_verify_locations(SSL_CTX *, const char *, const char *);
+int SSL_CTX_set_default_verify_paths(SSL_CTX *);
+X509_STORE *SSL_CTX_get_cert_store(const SSL_CTX *);
+X509_VERIFY_PARAM *SSL_CTX_get0_param(SSL_CTX *);
+int SSL_CTX_set_alpn_protos(SSL_CTX *, const unsigned char *, unsigned int);
+void tls_SSL_CTX_set_alpn_select(SSL_CTX *, tls_alpn_protocols *);
+int SSL_CTX_get_security_level(const SSL_CTX *);
+int SSL_CTX_set0_tmp_dh_pkey(SSL_CTX *, EVP_PKEY *);
+size_t SSL_CTX_get_num_tickets(const SSL_CTX *);
+int SSL_CTX_set_num_tickets(SSL_CTX *, size_t);
+long SSL_CTX_set1_groups(SSL_CTX *, int *, int);
+long SSL_CTX_sess_number(SSL_CTX *);
+long SSL_CTX_sess_connect(SSL_CTX *);
+long SSL_CTX_sess_connect_good(SSL_CTX *);
+long SSL_CTX_sess_connect_renegotiate(SSL_CTX *);
+long SSL_CTX_sess_accept(SSL_CTX *);
+long SSL_CTX_sess_accept_good(SSL_CTX *);
+long SSL_CTX_sess_accept_renegotiate(SSL_CTX *);
+long SSL_CTX_sess_hits(SSL_CTX *);
+long SSL_CTX_sess_misses(SSL_CTX *);
+long SSL_CTX_sess_timeouts(SSL_CTX *);
+long SSL_CTX_sess_cache_full(SSL_CTX *);
+
+/* NSS key log (keylog_filename): the file BIO lives in the SSL_CTX's app data */
+int SSL_CTX_set_app_data(SSL_CTX *, void *);
+void *SSL_CTX_get_app_data(const SSL_CTX *);
+void tls_SSL_CTX_set_keylog(SSL_CTX *, BIO *);
+
+/* SNI: the server-name callback is implemented in Python (tls._ssl) */
+extern "Python" int tls_servername_callback(SSL *, int *, void *);
+long SSL_CTX_set_tlsext_servername_callback(SSL_CTX *, int (*)(SSL *, int *, void *));
+const char *SSL_get_servername(const SSL *, const int);
+SSL_CTX *SSL_set_SSL_CTX(SSL *, SSL_CTX *);
+int SSL_set_app_data(SSL *, void *);
+void *SSL_get_app_data(const SSL *);
+
+/* connections */
+SSL *SSL_new(SSL_CTX *);
+void SSL_free(SSL *);
+void SSL_set_bio(SSL *, BIO *, BIO *);
+void SSL_set_connect_state(SSL *);
+void SSL_set_accept_state(SSL *);
+long SSL_set_mode(SSL *, long);
+int SSL_do_handshake(SSL *);
+int SSL_read_ex(SSL *, void *, size_t, size_t *);
+int SSL_write_ex(SSL *, const void *, size_t, size_t *);
+int SSL_pending(const SSL *);
+int SSL_shutdown(SSL *);
+int SSL_get_shutdown(const SSL *);
+int SSL_get_error(const SSL *, int);
+int SSL_is_init_finished(const SSL *);
+long SSL_get_verify_result(const SSL *);
+X509 *SSL_get1_peer_certificate(const SSL *);
+const SSL_CIPHER *SSL_get_current_cipher(const SSL *);
+const char *SSL_get_version(const SSL *);
+void SSL_get0_alpn_selected(const SSL *, const unsigned char **, unsigned int *);
+long SSL_set_tlsext_host_name(SSL *, const char *);
+X509_VERIFY_PARAM *SSL_get0_param(SSL *);
+int SSL_session_reused(const SSL *);
+int SSL_get_verify_mode(const SSL *);
+SSL_verify_cb SSL_get_verify_callback(const SSL *);
+void SSL_set_verify(SSL *, int, SSL_verify_cb);
+void SSL_set_post_handshake_auth(SSL *, int);
+int SSL_verify_client_post_handshake(SSL *);
+size_t SSL_get_finished(const SSL *, void *, size_t);
+size_t SSL_get_peer_finished(const SSL *, void *, size_t);
+OPENSSL_STACK *tls_SSL_get_ciphers(const SSL *);
+OPENSSL_STACK *tls_SSL_get_client_ciphers(const SSL *);
+
+/* peer chains (STACK_OF(X509), untyped here) */
+OPENSSL_STACK *tls_SSL_get0_verified_chain(const SSL *);
+OPENSSL_STACK *tls_SSL_get_peer_cert_chain(const SSL *);
+
+/* sessions */
+SSL_SESSION *SSL_get1_session(SSL *);
+int SSL_set_session(SSL *, SSL_SESSION *);
+void SSL_SESSION_free(SSL_SESSION *);
+const unsigned char *SSL_SESSION_get_id(const SSL_SESSION *, unsigned int *);
+long SSL_SESSION_get_time(const SSL_SESSION *);
+long SSL_SESSION_get_timeout(const SSL_SESSION *);
+unsigned long SSL_SESSION_get_ticket_lifetime_hint(const SSL_SESSION *);
+int SSL_SESSION_has_ticket(const SSL_SESSION *);
+
+/* ciphers */
+const char *SSL_CIPHER_get_name(const SSL_CIPHER *);
+const char *SSL_CIPHER_get_version(const SSL_CIPHER *);
+uint32_t SSL_CIPHER_get_id(const SSL_CIPHER *);
+char *SSL_CIPHER_description(const SSL_CIPHER *, char *, int);
+int SSL_CIPHER_get_bits(const SSL_CIPHER *, int *);
+int SSL_CIPHER_is_aead(const SSL_CIPHER *);
+int SSL_CIPHER_get_cipher_nid(const SSL_CIPHER *);
+int SSL_CIPHER_get_digest_nid(const SSL_CIPHER *);
+int SSL_CIPHER_get_kx_nid(const SSL_CIPHER *);
+int SSL_CIPHER_get_auth_nid(const SSL_CIPHER *);
+"""
+
+CUSTOMIZATIONS = """
+typedef struct {
+    unsigned int length;
+    const unsigned char *protocols;
+} tls_alpn_protocols;
+
+#ifdef OPENSSL_NO_TLS1_METHOD
+static const int TLS_HAS_TLSv1 = 0;
+#else
+static const int TLS_HAS_TLSv1 = 1;
+#endif
+#ifdef OPENSSL_NO_TLS1_1_METHOD
+static const int TLS_HAS_TLSv1_1 = 0;
+#else
+static const int TLS_HAS_TLSv1_1 = 1;
+#endif
+#ifdef OPENSSL_NO_TLS1_2_METHOD
+static const int TLS_HAS_TLSv1_2 = 0;
+#else
+static const int TLS_HAS_TLSv1_2 = 1;
+#endif
+#ifdef OPENSSL_NO_TLS1_3
+static const int TLS_HAS_TLSv1_3 = 0;
+#else
+static const int TLS_HAS_TLSv1_3 = 1;
+#endif
+
+/* Writes one NSS key log line; a single BIO_write (one fwrite, locked by stdio)
+   keeps lines whole when handshakes run in several threads. */
+static void tls_keylog_callback(const SSL *ssl, const char *line)
+{
+    BIO *bio = (BIO *)SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    char stack[512];
+    char *buf = stack;
+    size_t n;
+    if (bio == NULL || line == NULL)
+        return;
+    n = strlen(line);
+    if (n + 1 > sizeof(stack)) {
+        buf = OPENSSL_malloc(n + 1);
+        if (buf == NULL)
+            return;
+    }
+    memcpy(buf, line, n);
+    buf[n] = '\\n';
+    BIO_write(bio, buf, (int)(n + 1));
+    (void)BIO_flush(bio);
+    if (buf != stack)
+        OPENSSL_free(buf);
+}
+
+/* Installs (bio != NULL) or removes the key log; the caller owns the BIO and
+   keeps it alive as long as it is installed. */
+static void tls_SSL_CTX_set_keylog(SSL_CTX *ctx, BIO *bio)
+{
+    SSL_CTX_set_app_data(ctx, bio);
+    SSL_CTX_set_keylog_callback(ctx, bio != NULL ? tls_keylog_callback : NULL);
+}
+
+static OPENSSL_STACK *tls_SSL_CTX_get_ciphers(const SSL_CTX *ctx)
+{
+    return (OPENSSL_STACK *)SSL_CTX_get_ciphers(ctx);
+}
+
+static OPENSSL_STACK *tls_SSL_get0_verified_chain(const SSL *s)
+{
+    return (OPENSSL_STACK *)SSL_get0_verified_chain(s);
+}
+
+static OPENSSL_STACK *tls_SSL_get_peer_cert_chain(const SSL *s)
+{
+    return (OPENSSL_STACK *)SSL_get_peer_cert_chain(s);
+}
+
+static OPENSSL_STACK *tls_SSL_get_ciphers(const SSL *s)
+{
+    return (OPENSSL_STACK *)SSL_get_ciphers(s);
+}
+
+static OPENSSL_STACK *tls_SSL_get_client_ciphers(const SSL *s)
+{
+    return (OPENSSL_STACK *)SSL_get_client_ciphers(s);
+}
+
+/* Server-side ALPN selection with the server's preference order, as CPython's
+   _selectALPN_cb: no overlap means no ALPN (NOACK), not a failed handshake. */
+static int tls_alpn_select_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
+                              const unsigned char *in, unsigned int inlen, void *arg)
+{
+    tls_alpn_protocols *p = (tls_alpn_protocols *)arg;
+    (void)s;
+    if (p == NULL || p->length == 0)
+        return SSL_TLSEXT_ERR_NOACK;
+    if (SSL_select_next_proto((unsigned char **)out, outlen, p->protocols, p->length,
+                              in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static void tls_SSL_CTX_set_alpn_select(SSL_CTX *ctx, tls_alpn_protocols *p)
+{
+    SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select_cb, p);
+}
+"""

@@ -1,0 +1,195 @@
+"""<openssl/x509.h>, <openssl/x509v3.h>, <openssl/x509_vfy.h>, <openssl/asn1.h>,
+<openssl/objects.h>: certificates, names, stores and verification parameters."""
+
+INCLUDES = """
+#include <openssl/asn1.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+"""
+
+TYPES = """
+typedef ... X509;
+typedef ... X509_NAME;
+typedef ... X509_NAME_ENTRY;
+typedef ... X509_STORE;
+typedef ... X509_STORE_CTX;
+typedef ... X509_OBJECT;
+typedef ... X509_VERIFY_PARAM;
+typedef ... X509_LOOKUP;
+typedef ... X509_LOOKUP_METHOD;
+typedef ... ASN1_OBJECT;
+typedef ... ASN1_STRING;
+typedef ... ASN1_INTEGER;
+typedef ... ASN1_TIME;
+typedef ... ASN1_OCTET_STRING;
+typedef ... ASN1_IA5STRING;
+typedef ... GENERAL_NAME;
+typedef ... GENERAL_NAMES;
+typedef ... OPENSSL_STACK;
+typedef ... ACCESS_DESCRIPTION;
+typedef ... AUTHORITY_INFO_ACCESS;
+typedef ... DIST_POINT;
+typedef ... CRL_DIST_POINTS;
+
+typedef enum { X509_LU_NONE, X509_LU_X509, X509_LU_CRL, ... } X509_LOOKUP_TYPE;
+
+static const int NID_undef;
+static const int NID_subject_alt_name;
+static const int NID_info_access;
+static const int NID_crl_distribution_points;
+static const int NID_ad_OCSP;
+static const int NID_ad_ca_issuers;
+static const int GEN_OTHERNAME;
+static const int GEN_EMAIL;
+static const int GEN_DNS;
+static const int GEN_X400;
+static const int GEN_DIRNAME;
+static const int GEN_EDIPARTY;
+static const int GEN_URI;
+static const int GEN_IPADD;
+static const int GEN_RID;
+
+static const int X509_V_OK;
+static const int X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+static const int X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+static const int X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN;
+static const int X509_V_ERR_CERT_HAS_EXPIRED;
+static const int X509_V_ERR_CERT_NOT_YET_VALID;
+static const int X509_V_ERR_HOSTNAME_MISMATCH;
+static const int X509_V_ERR_IP_ADDRESS_MISMATCH;
+static const int X509_V_ERR_EMAIL_MISMATCH;
+
+static const long X509_V_FLAG_CRL_CHECK;
+static const long X509_V_FLAG_CRL_CHECK_ALL;
+static const long X509_V_FLAG_X509_STRICT;
+static const long X509_V_FLAG_ALLOW_PROXY_CERTS;
+static const long X509_V_FLAG_TRUSTED_FIRST;
+static const long X509_V_FLAG_PARTIAL_CHAIN;
+
+static const unsigned int X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT;
+static const unsigned int X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+static const unsigned int X509_CHECK_FLAG_NO_WILDCARDS;
+static const unsigned int X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+static const unsigned int X509_CHECK_FLAG_MULTI_LABEL_WILDCARDS;
+static const unsigned int X509_CHECK_FLAG_SINGLE_LABEL_SUBDOMAINS;
+
+static const int V_ASN1_UTF8STRING;
+static const int X509_R_CERT_ALREADY_IN_HASH_TABLE;
+static const int ASN1_R_HEADER_TOO_LONG;
+static const int V_ASN1_GENERALIZEDTIME;
+"""
+
+FUNCTIONS = """
+/* certificates */
+X509 *X509_new(void);
+void X509_free(X509 *);
+int X509_up_ref(X509 *);
+X509 *d2i_X509_bio(BIO *, X509 **);
+int i2d_X509(X509 *, unsigned char **);
+X509 *d2i_X509(X509 **, const unsigned char **, long);
+long X509_get_version(const X509 *);
+X509_NAME *X509_get_subject_name(const X509 *);
+X509_NAME *X509_get_issuer_name(const X509 *);
+ASN1_INTEGER *X509_get_serialNumber(X509 *);
+const ASN1_TIME *X509_get0_notBefore(const X509 *);
+const ASN1_TIME *X509_get0_notAfter(const X509 *);
+void *X509_get_ext_d2i(const X509 *, int, int *, int *);
+int X509_check_ca(X509 *);
+const char *X509_verify_cert_error_string(long);
+
+/* names */
+int X509_NAME_entry_count(const X509_NAME *);
+X509_NAME_ENTRY *X509_NAME_get_entry(const X509_NAME *, int);
+ASN1_OBJECT *X509_NAME_ENTRY_get_object(const X509_NAME_ENTRY *);
+ASN1_STRING *X509_NAME_ENTRY_get_data(const X509_NAME_ENTRY *);
+int X509_NAME_ENTRY_set(const X509_NAME_ENTRY *);
+
+/* ASN.1 */
+ASN1_OBJECT *OBJ_txt2obj(const char *, int);
+ASN1_OBJECT *OBJ_nid2obj(int);
+void ASN1_OBJECT_free(ASN1_OBJECT *);
+ASN1_OCTET_STRING *a2i_IPADDRESS(const char *);
+void ASN1_OCTET_STRING_free(ASN1_OCTET_STRING *);
+int OBJ_obj2txt(char *, int, const ASN1_OBJECT *, int);
+int OBJ_obj2nid(const ASN1_OBJECT *);
+int OBJ_sn2nid(const char *);
+const char *OBJ_nid2ln(int);
+const char *OBJ_nid2sn(int);
+int ASN1_STRING_to_UTF8(unsigned char **, const ASN1_STRING *);
+int ASN1_STRING_length(const ASN1_STRING *);
+const unsigned char *ASN1_STRING_get0_data(const ASN1_STRING *);
+int ASN1_STRING_type(const ASN1_STRING *);
+int i2a_ASN1_INTEGER(BIO *, const ASN1_INTEGER *);
+int ASN1_TIME_print(BIO *, const ASN1_TIME *);
+
+/* subjectAltName */
+void GENERAL_NAMES_free(GENERAL_NAMES *);
+void *GENERAL_NAME_get0_value(const GENERAL_NAME *, int *);
+int GENERAL_NAME_print(BIO *, GENERAL_NAME *);
+
+/* authorityInfoAccess and crlDistributionPoints (struct fields through helpers) */
+void AUTHORITY_INFO_ACCESS_free(AUTHORITY_INFO_ACCESS *);
+void CRL_DIST_POINTS_free(CRL_DIST_POINTS *);
+ASN1_OBJECT *tls_ACCESS_DESCRIPTION_method(ACCESS_DESCRIPTION *);
+GENERAL_NAME *tls_ACCESS_DESCRIPTION_location(ACCESS_DESCRIPTION *);
+GENERAL_NAMES *tls_DIST_POINT_fullname(DIST_POINT *);
+
+/* generic stacks */
+int OPENSSL_sk_num(const OPENSSL_STACK *);
+void *OPENSSL_sk_value(const OPENSSL_STACK *, int);
+
+/* stores */
+int X509_STORE_add_cert(X509_STORE *, X509 *);
+int X509_STORE_load_locations(X509_STORE *, const char *, const char *);
+OPENSSL_STACK *tls_X509_STORE_get0_objects(X509_STORE *);
+X509_LOOKUP_TYPE X509_OBJECT_get_type(const X509_OBJECT *);
+X509 *X509_OBJECT_get0_X509(const X509_OBJECT *);
+X509_VERIFY_PARAM *X509_STORE_get0_param(X509_STORE *);
+int X509_STORE_lock(X509_STORE *);
+int X509_STORE_unlock(X509_STORE *);
+
+/* verification parameters */
+int X509_VERIFY_PARAM_set_flags(X509_VERIFY_PARAM *, unsigned long);
+int X509_VERIFY_PARAM_clear_flags(X509_VERIFY_PARAM *, unsigned long);
+unsigned long X509_VERIFY_PARAM_get_flags(const X509_VERIFY_PARAM *);
+void X509_VERIFY_PARAM_set_hostflags(X509_VERIFY_PARAM *, unsigned int);
+unsigned int X509_VERIFY_PARAM_get_hostflags(const X509_VERIFY_PARAM *);
+int X509_VERIFY_PARAM_set1_host(X509_VERIFY_PARAM *, const char *, size_t);
+int X509_VERIFY_PARAM_set1_ip(X509_VERIFY_PARAM *, const unsigned char *, size_t);
+
+/* default verify paths */
+const char *X509_get_default_cert_file(void);
+const char *X509_get_default_cert_file_env(void);
+const char *X509_get_default_cert_dir(void);
+const char *X509_get_default_cert_dir_env(void);
+"""
+
+CUSTOMIZATIONS = """
+static ASN1_OBJECT *tls_ACCESS_DESCRIPTION_method(ACCESS_DESCRIPTION *ad)
+{
+    return ad->method;
+}
+
+static GENERAL_NAME *tls_ACCESS_DESCRIPTION_location(ACCESS_DESCRIPTION *ad)
+{
+    return ad->location;
+}
+
+/* The full-name form of a distribution point, NULL for an empty point (CVE-2019-5010)
+   or a relative name. */
+static GENERAL_NAMES *tls_DIST_POINT_fullname(DIST_POINT *dp)
+{
+    if (dp->distpoint == NULL || dp->distpoint->type != 0)
+        return NULL;
+    return dp->distpoint->name.fullname;
+}
+
+/* X509_STORE_get0_objects returns STACK_OF(X509_OBJECT); OpenSSL 3.3 made it
+   const-qualified, hence one untyped accessor for every version. */
+static OPENSSL_STACK *tls_X509_STORE_get0_objects(X509_STORE *store)
+{
+    return (OPENSSL_STACK *)X509_STORE_get0_objects(store);
+}
+"""
