@@ -95,6 +95,8 @@ def test_hash_cases_measure_the_stdlib_and_ciphers_have_no_stdlib(quick_run):
             for size in ("16KiB", "1MiB"):
                 assert f"{aead}-{direction}-{size}" in names
                 assert f"{aead}-{direction}-bytes-{size}" in names
+        for size in ("16KiB", "1MiB"):
+            assert f"{aead}-encrypt-inplace-{size}" in names
 
 
 def test_cryptography_column_says_why_it_is_missing(quick_run):
