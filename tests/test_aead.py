@@ -363,7 +363,7 @@ def test_siv_associated_data_items_are_distinct():
 
 def _reference(spec):
     pytest.importorskip(
-        "cryptography", reason="cryptography (the differential reference) is not installed for this interpreter"
+        "cryptography", reason="cryptography (the differential reference) is not installed here"
     )
     from cryptography.hazmat.primitives.ciphers import aead
 
