@@ -110,6 +110,10 @@ def test_cryptography_column_says_why_it_is_missing(quick_run):
     for case in record["cases"]:
         if case["group"] == "ciphers":
             result = case["results"]["cryptography"]
+            if expected == "ok" and result["status"] == "unavailable" and "_into" in result["reason"]:
+                # cryptography before 45 (the one PyPy gets) has no encrypt_into/decrypt_into
+                assert "-bytes-" not in case["name"] and not case["name"].endswith("-64B"), case
+                continue
             assert result["status"] == expected, result
             if expected == "unavailable":
                 assert "cryptography" in result["reason"]
