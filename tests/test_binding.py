@@ -93,3 +93,17 @@ def test_import_is_fast():
 def test_info_command():
     out = _run("-m", "tls", "info")
     assert "OpenSSL loaded" in out and "digests (" in out and "KDFs (" in out
+
+
+def test_stale_compiled_module_is_refused():
+    # A binding compiled from other declarations than the package holds must not load.
+    code = (
+        "import tls.c\n"
+        "tls.c.fingerprint = lambda: 'not-the-built-one'\n"
+        "try:\n"
+        "    import tls._binding\n"
+        "except ImportError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    out = _run("-c", code)
+    assert out.startswith("refused:") and "reinstall tls" in out
