@@ -10,6 +10,7 @@ import importlib.util
 import os
 import sys
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,3 +33,17 @@ _load_vectors_package()
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=25, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(autouse=True)
+def openssl_error_queue_left_clean():
+    """Every test ends with this thread's OpenSSL error queue empty: tls never leaves it dirty.
+
+    (Per-module fixtures that also clear what a stdlib peer left run inside this one.)
+    """
+    from tls._binding import clear_errors, consume_errors
+
+    clear_errors()
+    yield
+    left = consume_errors()
+    assert not left, f"OpenSSL errors left on the queue: {left}"
