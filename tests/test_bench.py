@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -30,8 +31,11 @@ def _env():
 
 
 def _bench(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "tls", "bench", *args], capture_output=True, text=True,
-                          env=_env(), timeout=timeout)
+    # From a neutral directory: with -m, the working directory comes first on sys.path, and a
+    # source checkout there (no compiled binding) would shadow the tls under test.
+    with tempfile.TemporaryDirectory() as cwd:
+        return subprocess.run([sys.executable, "-m", "tls", "bench", *args], capture_output=True,
+                              text=True, env=_env(), timeout=timeout, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
