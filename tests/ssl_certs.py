@@ -14,6 +14,17 @@ works on PyPy too).
   dh_params                   ffdhe2048 Diffie-Hellman parameters (PEM)
   expired / expired_key       localhost cert from the trusted CA, expired in 2020
                               (None when the CLI cannot back-date certificates)
+  not_yet_valid / _key        localhost cert from the trusted CA, valid from 2099
+  intermediate / _key         a CA:TRUE intermediate issued by the trusted CA
+  chained / chained_key       localhost cert issued by the intermediate (leaf only)
+  chained_full                chained + intermediate in one file (a complete chain)
+  bad_intermediate / _key     a CA:FALSE "intermediate" issued by the trusted CA
+  bad_chained_full / _key     localhost cert issued by bad_intermediate, with it
+  client_eku / _key           localhost cert from the trusted CA, EKU clientAuth only
+  rich / rich_key             leaf from the trusted CA: every SAN kind, AIA, CRL
+                              distribution points, UTF8String subject fields
+  rich_ca                     a CA:TRUE certificate with the same extensions
+  many_names_key              the key of many_names
 """
 
 from __future__ import annotations
@@ -66,6 +77,44 @@ basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 """
+_NOT_CA_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, keyCertSign, cRLSign, digitalSignature
+subjectKeyIdentifier = hash
+"""
+_CLIENT_ONLY_EKU_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+"""
+_RICH_TAIL = """\
+authorityInfoAccess = @aia
+crlDistributionPoints = URI:http://crl.example.com/rich.crl, URI:ldap://crl.example.com/cn=rich
+subjectAltName = @alt
+[aia]
+OCSP;URI.1 = http://ocsp.example.com/
+OCSP;URI.2 = http://ocsp2.example.com/
+caIssuers;URI.1 = http://ca.example.com/ca.der
+[alt]
+DNS.1 = localhost
+DNS.2 = *.xn--bcher-kva.example
+IP.1 = 127.0.0.1
+IP.2 = ::1
+IP.3 = 2001:db8:0:1::ff
+email.1 = x@example.com
+email.2 = y@xn--bcher-kva.example
+URI.1 = https://example.com/path?q=1
+dirName.1 = rich_dir
+[rich_dir]
+C = CH
+O = Dïrectory Ñame
+CN = dir ünicode
+"""
+_RICH_EXT = "basicConstraints = critical, CA:FALSE\n" + _RICH_TAIL
+_RICH_CA_EXT = (
+    "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n" + _RICH_TAIL
+)
 
 
 def _run(*args, cwd):
@@ -179,6 +228,97 @@ def _expired(d):
     return os.path.join(d, "expired.pem"), os.path.join(d, "expired.key")
 
 
+def _not_yet_valid(d):
+    """A localhost certificate from the trusted CA valid only from 2099, made with
+    ``openssl ca -startdate`` (``x509`` cannot set notBefore on OpenSSL 3.0)."""
+    _key(d, "future.key", "rsa")
+    _run("req", "-new", "-key", "future.key", "-subj", "/CN=localhost", "-out", "future.csr", cwd=d)
+    os.makedirs(os.path.join(d, "cadb_future"), exist_ok=True)
+    _write(d, "cadb_future/index.txt", "")
+    _write(d, "cadb_future/serial", "3000\n")
+    conf = _write(
+        d,
+        "ca_future.cnf",
+        "[ca]\ndefault_ca = test\n[test]\ndir = cadb_future\ndatabase = cadb_future/index.txt\n"
+        "new_certs_dir = cadb_future\nserial = cadb_future/serial\ndefault_md = sha256\npolicy = any\n"
+        "x509_extensions = ext\ncopy_extensions = none\nunique_subject = no\n"
+        "[any]\ncommonName = supplied\n[ext]\n" + _SERVER_EXT.replace(" = ", "=").replace(", ", ","),
+    )
+    _run(
+        "ca",
+        "-batch",
+        "-config",
+        conf,
+        "-cert",
+        "ca.pem",
+        "-keyfile",
+        "ca.key",
+        "-in",
+        "future.csr",
+        "-startdate",
+        "20990101000000Z",
+        "-enddate",
+        "21000101000000Z",
+        "-notext",
+        "-out",
+        "future.pem",
+        cwd=d,
+    )
+    return os.path.join(d, "future.pem"), os.path.join(d, "future.key")
+
+
+def _concat(d, name, *paths):
+    path = os.path.join(d, name)
+    with open(path, "w") as out:
+        for p in paths:
+            with open(p) as f:
+                out.write(f.read())
+    return path
+
+
+def _verification_cases(d):
+    """Certificates for the verification-failure tests (see the module docstring)."""
+    ca = os.path.join(d, "ca")
+    not_yet_valid, not_yet_valid_key = _not_yet_valid(d)
+    intermediate, intermediate_key = _leaf(
+        d, "inter", ca, "/O=tls tests/CN=tls test intermediate", _CA_EXT, serial=1010
+    )
+    chained, chained_key = _leaf(
+        d, "chained", os.path.join(d, "inter"), "/CN=localhost", _SERVER_EXT, serial=1011
+    )
+    bad_inter, bad_inter_key = _leaf(d, "bad_inter", ca, "/O=tls tests/CN=not a CA", _NOT_CA_EXT, serial=1012)
+    bad_chained, bad_chained_key = _leaf(
+        d, "bad_chained", os.path.join(d, "bad_inter"), "/CN=localhost", _SERVER_EXT, serial=1013
+    )
+    client_eku, client_eku_key = _leaf(
+        d, "client_eku", ca, "/CN=localhost", _CLIENT_ONLY_EKU_EXT, serial=1014
+    )
+    rich_subject = "/C=CH/ST=Zürich/L=Genève/O=tls tésts/OU=日本語/CN=localhost/emailAddress=x@example.com"
+    rich, rich_key = _leaf(d, "rich", ca, rich_subject, _RICH_EXT, serial=1015)
+    rich_ca, _ = _leaf(
+        d, "rich_ca", ca, rich_subject.replace("localhost", "rich CA"), _RICH_CA_EXT, serial=1016
+    )
+    return dict(
+        not_yet_valid=not_yet_valid,
+        not_yet_valid_key=not_yet_valid_key,
+        intermediate=intermediate,
+        intermediate_key=intermediate_key,
+        chained=chained,
+        chained_key=chained_key,
+        chained_full=_concat(d, "chained_full.pem", chained, intermediate),
+        bad_intermediate=bad_inter,
+        bad_intermediate_key=bad_inter_key,
+        bad_chained_full=_concat(d, "bad_chained_full.pem", bad_chained, bad_inter),
+        bad_chained_full_key=bad_chained_key,
+        client_eku=client_eku,
+        client_eku_key=client_eku_key,
+        rich=rich,
+        rich_key=rich_key,
+        rich_ca=rich_ca,
+        many_names_key=os.path.join(d, "many.key"),
+    )
+
+
 def make_certs(directory):
     d = str(directory)
     ca, ca_key = _ca(d, "ca", "tls test CA")
@@ -253,6 +393,7 @@ def make_certs(directory):
         expired=expired,
         expired_key=expired_key,
         dh_params=os.path.join(d, "dh.pem"),
+        **_verification_cases(d),
     )
 
 
