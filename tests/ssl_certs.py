@@ -25,6 +25,8 @@ works on PyPy too).
                               distribution points, UTF8String subject fields
   rich_ca                     a CA:TRUE certificate with the same extensions
   many_names_key              the key of many_names
+  revoked / revoked_key       localhost cert from the trusted CA, revoked in ...
+  crl                         ... the trusted CA's CRL (PEM, valid for 30 days)
 """
 
 from __future__ import annotations
@@ -267,6 +269,31 @@ def _not_yet_valid(d):
     return os.path.join(d, "future.pem"), os.path.join(d, "future.key")
 
 
+def _revocation(d):
+    """A localhost certificate issued and then revoked by the trusted CA with
+    ``openssl ca``, and the CA's CRL listing it."""
+    _key(d, "revoked.key", "rsa")
+    _run("req", "-new", "-key", "revoked.key", "-subj", "/CN=localhost", "-out", "revoked.csr", cwd=d)
+    os.makedirs(os.path.join(d, "cadb_crl"), exist_ok=True)
+    _write(d, "cadb_crl/index.txt", "")
+    _write(d, "cadb_crl/serial", "4000\n")
+    _write(d, "cadb_crl/crlnumber", "01\n")
+    conf = _write(
+        d,
+        "ca_crl.cnf",
+        "[ca]\ndefault_ca = test\n[test]\ndir = cadb_crl\ndatabase = cadb_crl/index.txt\n"
+        "new_certs_dir = cadb_crl\nserial = cadb_crl/serial\ncrlnumber = cadb_crl/crlnumber\n"
+        "default_md = sha256\ndefault_days = 365\ndefault_crl_days = 30\npolicy = any\n"
+        "x509_extensions = ext\ncopy_extensions = none\nunique_subject = no\n"
+        "[any]\ncommonName = supplied\n[ext]\n" + _SERVER_EXT.replace(" = ", "=").replace(", ", ","),
+    )
+    common = ("-batch", "-config", conf, "-cert", "ca.pem", "-keyfile", "ca.key")
+    _run("ca", *common, "-in", "revoked.csr", "-notext", "-out", "revoked.pem", cwd=d)
+    _run("ca", *common, "-revoke", "revoked.pem", "-crl_reason", "keyCompromise", cwd=d)
+    _run("ca", *common, "-gencrl", "-out", "ca.crl", cwd=d)
+    return os.path.join(d, "revoked.pem"), os.path.join(d, "revoked.key"), os.path.join(d, "ca.crl")
+
+
 def _concat(d, name, *paths):
     path = os.path.join(d, name)
     with open(path, "w") as out:
@@ -316,6 +343,7 @@ def _verification_cases(d):
         rich_key=rich_key,
         rich_ca=rich_ca,
         many_names_key=os.path.join(d, "many.key"),
+        **dict(zip(("revoked", "revoked_key", "crl"), _revocation(d))),
     )
 
 
