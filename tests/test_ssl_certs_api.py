@@ -399,3 +399,39 @@ def test_get_ca_certs_capath_fills_after_a_handshake_like_stdlib(certs, tmp_path
     assert results[0] == results[1]
     assert results[0][0] == []
     assert results[0][2] == [_der(certs.ca)]
+
+
+@pytest.mark.parametrize(
+    "kw,exc_type",
+    [
+        ({"ssl_version": tssl.PROTOCOL_TLS_SERVER}, tssl.SSLError),
+        ({"ssl_version": 999}, ValueError),
+        ({"ssl_version": "x"}, TypeError),
+        ({"ca_certs": 42}, TypeError),
+        ({"ca_certs": "server_key"}, tssl.SSLError),  # a file with no certificate in it
+        ({"timeout": -1}, ValueError),
+        ({"timeout": 0}, BlockingIOError),  # a non-blocking connect
+        ({"timeout": "x"}, TypeError),
+    ],
+    ids=repr,
+)
+def test_get_server_certificate_bad_arguments_like_stdlib(certs, servers, kw, exc_type):
+    if kw.get("ca_certs") == "server_key":
+        kw = {"ca_certs": certs.server_key}
+    addr = ("127.0.0.1", servers["rsa"])
+    with pytest.raises(exc_type) as ours:
+        tssl.get_server_certificate(addr, **kw)
+    if STD_IS_SPEC:
+        with pytest.raises(std.SSLError if exc_type is tssl.SSLError else exc_type) as theirs:
+            _std_get(addr, **kw)
+        assert str(ours.value).rsplit(" (", 1)[0] == str(theirs.value).rsplit(" (", 1)[0]
+
+
+def test_get_server_certificate_accepts_what_the_stdlib_does(certs, servers):
+    addr = ("127.0.0.1", servers["rsa"])
+    expected = _std_get(addr)
+    with pytest.warns(DeprecationWarning, match="PROTOCOL_TLS is deprecated"):
+        assert tssl.get_server_certificate(addr, tssl.PROTOCOL_TLS) == expected  # still a client
+    assert tssl.get_server_certificate(addr, ca_certs=certs.ca.encode()) == expected  # bytes path
+    assert tssl.get_server_certificate(addr, timeout=None) == expected  # blocking
+    assert tssl.get_server_certificate(["127.0.0.1", servers["rsa"]]) == expected  # any pair
