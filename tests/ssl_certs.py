@@ -519,3 +519,102 @@ def assert_error_queue_clean():
 
     left = consume_errors()
     assert not left, f"tls.ssl left errors on OpenSSL's queue: {left}"
+
+
+# ----------------------------------------------------------------------------- odd certificates
+# One explicit configuration for every odd certificate (never the system's openssl.cnf):
+# each is a self-signed CA, so it can be trusted as itself and is listed by get_ca_certs.
+_ODD_CONF = """\
+oid_section = new_oids
+[new_oids]
+testUnknownAttribute = 1.3.6.1.4.1.55555.1
+[req]
+distinguished_name = dn
+x509_extensions = ca_ext
+[dn]
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, digitalSignature
+[crl_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, digitalSignature
+crlDistributionPoints = dp1, dp2
+[dp1]
+fullname = URI:http://x.example/1.crl, URI:ldap://x.example/2
+[dp2]
+fullname = dirName:dp2_name
+CRLissuer = URI:http://issuer.example/
+[dp2_name]
+CN = crl directory name
+"""
+
+
+def make_odd_certs(directory):
+    """Self-signed P-256 certificates with unusual encodings, for decoding
+    differentials: name -> PEM path. Each comes from a plain ``openssl req -x509``."""
+    d = str(directory)
+    _key(d, "odd.key", "ec")
+    conf = _write(d, "odd.cnf", _ODD_CONF)
+    specs = {
+        # a 20-byte serial, unknown OID and unusual attribute types in the subject
+        "big_serial": (
+            "-subj",
+            "/CN=big/testUnknownAttribute=unknown oid/serialNumber=42/DC=example/DC=com/title=Dr/UID=abc",
+            "-set_serial",
+            "0x7fffffffffffffffffffffffffffffffffffff01",
+        ),
+        "negative_serial": ("-subj", "/CN=negative", "-set_serial", "-5"),
+        "zero_serial": ("-subj", "/CN=zero", "-set_serial", "0"),
+        # no subject at all, the name in a critical subjectAltName
+        "empty_subject": ("-subj", "/", "-addext", "subjectAltName=critical,DNS:x.example"),
+        # edge addresses, a bare wildcard, a URN, AIA entries that are not URIs
+        "edge_names": (
+            "-subj",
+            "/CN=edge",
+            "-addext",
+            "subjectAltName=IP:0.0.0.0,IP:::,IP:::ffff:1.2.3.4,DNS:*,URI:urn:x:y,email:@x.example",
+            "-addext",
+            "authorityInfoAccess=OCSP;URI:http://o.example/,caIssuers;URI:http://c.example/,"
+            "OCSP;email:x@y.example,caIssuers;DNS:x.example",
+        ),
+        # notAfter in 2136: a GeneralizedTime
+        "generalized_time": ("-subj", "/CN=far future", "-days", "40000"),
+        # CRL distribution points with several names, a dirName and a CRL issuer
+        "crl_points": ("-subj", "/CN=crl points", "-extensions", "crl_ext"),
+    }
+    out = {}
+    for name, args in specs.items():
+        args = list(args)
+        if "-days" not in args:
+            args += ["-days", "30"]
+        _run(
+            "req",
+            "-x509",
+            "-config",
+            conf,
+            "-utf8",
+            "-key",
+            "odd.key",
+            "-out",
+            f"odd_{name}.pem",
+            *args,
+            cwd=d,
+        )
+        out[name] = os.path.join(d, f"odd_{name}.pem")
+    # a version 1 certificate (no extensions) with a multi-valued RDN
+    _run(
+        "req",
+        "-new",
+        "-key",
+        "odd.key",
+        "-subj",
+        "/CN=v1/O=a+OU=b+CN=c",
+        "-multivalue-rdn",
+        "-out",
+        "odd_v1.csr",
+        cwd=d,
+    )
+    _run("x509", "-req", "-in", "odd_v1.csr", "-key", "odd.key", "-days", "30", "-out", "odd_v1.pem", cwd=d)
+    out["v1"] = os.path.join(d, "odd_v1.pem")
+    out["key"] = os.path.join(d, "odd.key")
+    return out

@@ -14,7 +14,7 @@ import sys
 import threading
 
 import pytest
-from ssl_certs import Pair, assert_error_queue_clean, session_certs
+from ssl_certs import Pair, assert_error_queue_clean, make_odd_certs, session_certs
 
 import tls.ssl as tssl
 
@@ -28,6 +28,27 @@ STD_IS_SPEC = sys.implementation.name == "cpython" and sys.version_info >= (3, 1
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory):
     return session_certs(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory):
+    return make_odd_certs(tmp_path_factory.mktemp("odd_certs"))
+
+
+ODD = [
+    "big_serial",
+    "negative_serial",
+    "zero_serial",
+    "empty_subject",
+    "edge_names",
+    "generalized_time",
+    "crl_points",
+    "v1",
+]
+
+
+# PyPy 3.9's stdlib decodes an empty subject as None (CPython: an empty tuple)
+PYPY_STD_DEVIATIONS = {"empty_subject"}
 
 
 @pytest.fixture(autouse=True)
@@ -435,3 +456,60 @@ def test_get_server_certificate_accepts_what_the_stdlib_does(certs, servers):
     assert tssl.get_server_certificate(addr, ca_certs=certs.ca.encode()) == expected  # bytes path
     assert tssl.get_server_certificate(addr, timeout=None) == expected  # blocking
     assert tssl.get_server_certificate(["127.0.0.1", servers["rsa"]]) == expected  # any pair
+
+
+# ----------------------------------------------------------------------------- unusual encodings
+@pytest.mark.parametrize("name", ODD)
+def test_odd_certificates_decode_like_stdlib(odd, name):
+    from tls import _ssl
+
+    ours = _ssl._test_decode_cert(odd[name])
+    theirs = std._ssl._test_decode_cert(odd[name])
+    if STD_IS_SPEC or name not in PYPY_STD_DEVIATIONS:
+        assert ours == theirs
+        assert list(ours) == list(theirs)
+    if name == "big_serial":
+        assert ours["serialNumber"] == "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF01"
+        assert (("1.3.6.1.4.1.55555.1", "unknown oid"),) in ours["subject"]  # no name: the dotted OID
+    elif name == "negative_serial":
+        assert ours["serialNumber"] == "-05"
+    elif name == "empty_subject":
+        assert ours["subject"] == () and ours["subjectAltName"] == (("DNS", "x.example"),)
+    elif name == "edge_names":
+        assert ("IP Address", "0:0:0:0:0:FFFF:102:304") in ours["subjectAltName"]
+        assert ours["OCSP"] == ("http://o.example/",)  # only URI access locations
+    elif name == "generalized_time":
+        assert ours["notAfter"].endswith(" 2136 GMT")
+        assert tssl.cert_time_to_seconds(ours["notAfter"]) == std.cert_time_to_seconds(ours["notAfter"])
+    elif name == "crl_points":
+        assert ours["crlDistributionPoints"] == ("http://x.example/1.crl", "ldap://x.example/2")
+    elif name == "v1":
+        assert ours["version"] == 1
+        assert (("commonName", "c"), ("organizationName", "a"), ("organizationalUnitName", "b")) in ours[
+            "subject"
+        ]
+
+
+@pytest.mark.parametrize("name", ODD)
+def test_odd_certificates_through_a_handshake_like_stdlib(odd, name):
+    """The certificate as the server's, trusted as itself (no name check): getpeercert,
+    both forms, or the same verification failure."""
+    results = []
+    for mod in (tssl, std):
+        cctx = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT)
+        cctx.check_hostname = False
+        cctx.load_verify_locations(odd[name])
+        pair = Pair(cctx, _server(std, odd[name], odd["key"]))
+        try:
+            pair.handshake()
+            results.append((pair.client.getpeercert(), pair.client.getpeercert(True)))
+        except std.SSLError as exc:
+            results.append((type(exc).__name__, exc.verify_code, exc.verify_message))
+        _forget_stdlib_errors()
+        results.append(cctx.get_ca_certs())
+    if STD_IS_SPEC or name not in PYPY_STD_DEVIATIONS:
+        assert results[:2] == results[2:]
+    # every one of them is a valid self-signed certificate: accepted, decoded, listed as a CA
+    assert isinstance(results[0][0], dict)
+    assert results[0][1] == _der(odd[name])
+    assert results[1] == [results[0][0]]  # v1 self-signed certificates count as CAs too
