@@ -177,6 +177,37 @@ def test_get_server_certificate_untrusted_with_ca_certs(certs, servers):
         _std_get(addr, ca_certs=missing)
 
 
+def test_get_server_certificate_sends_sni_like_stdlib(certs):
+    # the server answers SNI "localhost" with its EC certificate, anything else with RSA
+    extra = ("-servername", "localhost", "-cert2", certs.server_ec, "-key2", certs.server_ec_key)
+    with s_server(certs.server, certs.server_key, *extra) as port:
+        by_name = tssl.get_server_certificate(("localhost", port))
+        by_address = tssl.get_server_certificate(("127.0.0.1", port))  # no SNI for an IP address
+        if STD_IS_SPEC:  # CPython sends SNI here since 3.10 (PyPy 3.9's stdlib does not)
+            assert by_name == _std_get(("localhost", port))
+        assert by_address == _std_get(("127.0.0.1", port))
+    assert tssl.PEM_cert_to_DER_cert(by_name) == _der(certs.server_ec)
+    assert tssl.PEM_cert_to_DER_cert(by_address) == _der(certs.server)
+
+
+@pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
+def test_get_server_certificate_from_a_server_wanting_a_client_certificate(certs, version):
+    """TLS 1.3: the client's handshake ends before the server judges it (the certificate
+    comes back); TLS 1.2: the server's alert arrives first (SSLError) -- as in the stdlib."""
+    with s_server(certs.server, certs.server_key, "-Verify", "1", "-CAfile", certs.ca, version) as port:
+        addr = ("127.0.0.1", port)
+        if version == "-tls1_3":
+            assert tssl.get_server_certificate(addr) == _std_get(addr)
+            assert tssl.PEM_cert_to_DER_cert(tssl.get_server_certificate(addr)) == _der(certs.server)
+        else:
+            with pytest.raises(tssl.SSLError) as ours:
+                tssl.get_server_certificate(addr)
+            with pytest.raises(std.SSLError) as theirs:
+                _std_get(addr)
+            assert ours.value.reason == theirs.value.reason == "SSLV3_ALERT_HANDSHAKE_FAILURE"
+            assert str(ours.value).rsplit(" (", 1)[0] == str(theirs.value).rsplit(" (", 1)[0]
+
+
 def _ipv6_loopback():
     if not socket.has_ipv6:
         return False
