@@ -544,3 +544,72 @@ def test_odd_certificates_through_a_handshake_like_stdlib(odd, name):
     assert isinstance(results[0][0], dict)
     assert results[0][1] == _der(odd[name])
     assert results[1] == [results[0][0]]  # v1 self-signed certificates count as CAs too
+
+
+# ----------------------------------------------------------------------------- cadata edge cases
+def _cadata_cases(certs):
+    ca, rich_ca, crl = _pem(certs.ca), _pem(certs.rich_ca), _pem(certs.crl)
+    der = _der(certs.ca)
+    return {
+        # name: (cadata, CPython 3.11's outcome: cert_store_stats x509 count or an exception type)
+        "empty_str": ("", ValueError),  # "Empty certificate data" (CPython 3.10+)
+        "empty_bytes": (b"", ValueError),
+        "empty_bytearray": (bytearray(), ValueError),
+        "empty_memoryview": (memoryview(b""), ValueError),
+        "pem_then_crl": (ca + crl, 1),  # PEM blocks other than certificates are skipped
+        "crl_between_certs": (ca + crl + rich_ca, 2),
+        "crl_only": (crl, tssl.SSLError),
+        "text_around": ("hello\n" + ca + "trailing junk\n", 1),
+        "crlf": (ca.replace("\n", "\r\n"), 1),
+        "pem_truncated": (ca[:-40], tssl.SSLError),
+        "pem_as_bytes": (ca.encode(), tssl.SSLError),  # bytes are DER
+        "der_twice": (der + der, 1),
+        "der_truncated": (der[:-5], tssl.SSLError),
+        "der_then_junk": (der + b"junk", tssl.SSLError),
+        "der_then_pem": (der + ca.encode(), tssl.SSLError),
+        "non_ascii_str": ("é" + ca, TypeError),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "empty_str",
+        "empty_bytes",
+        "empty_bytearray",
+        "empty_memoryview",
+        "pem_then_crl",
+        "crl_between_certs",
+        "crl_only",
+        "text_around",
+        "crlf",
+        "pem_truncated",
+        "pem_as_bytes",
+        "der_twice",
+        "der_truncated",
+        "der_then_junk",
+        "der_then_pem",
+        "non_ascii_str",
+    ],
+)
+def test_cadata_edge_cases_like_stdlib(certs, case):
+    cadata, expected = _cadata_cases(certs)[case]
+    outcomes = []
+    for mod in (tssl, std):
+        ctx = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT)
+        try:
+            ctx.load_verify_locations(cadata=cadata)
+            outcomes.append(("ok", ctx.cert_store_stats(), ctx.get_ca_certs(True)))
+        except Exception as exc:  # noqa: BLE001 - the outcome is what is compared
+            outcomes.append((type(exc), str(exc).rsplit(" (", 1)[0]))
+        _forget_stdlib_errors()
+    ours, theirs = outcomes
+    if isinstance(expected, int):
+        assert ours[0] == "ok" and ours[1]["x509"] == expected and ours[1]["crl"] == 0
+    else:
+        assert issubclass(ours[0], expected)
+        if expected is ValueError:
+            assert ours[1] == "Empty certificate data"
+    if STD_IS_SPEC:
+        assert ours[1:] == theirs[1:]
+        assert ours[0] == theirs[0] or issubclass(ours[0], theirs[0])

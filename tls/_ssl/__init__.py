@@ -782,6 +782,8 @@ class _SSLContext:
                 _raise_file_error()
 
     def _add_ca_certs(self, data, pem):
+        if len(data) == 0:  # CPython 3.10+ (_ssl.c _add_ca_certs)
+            raise ValueError("Empty certificate data")
         if len(data) > _INT_MAX:
             raise OverflowError(f"cadata longer than {_INT_MAX} bytes")
         bio = lib.BIO_new_mem_buf(data, len(data))
