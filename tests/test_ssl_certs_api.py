@@ -613,3 +613,93 @@ def test_cadata_edge_cases_like_stdlib(certs, case):
     if STD_IS_SPEC:
         assert ours[1:] == theirs[1:]
         assert ours[0] == theirs[0] or issubclass(ours[0], theirs[0])
+
+
+# ----------------------------------------------------------------------------- odd files
+def _file_cases(certs, tmp):
+    def write(name, *parts, mode="w"):
+        path = os.path.join(tmp, name)
+        with open(path, mode) as f:
+            for part in parts:
+                f.write(part)
+        return path
+
+    server, key = _pem(certs.server), _pem(certs.server_key)
+    der_key = subprocess.run(
+        ["openssl", "pkey", "-in", certs.server_key, "-outform", "DER"], check=True, capture_output=True
+    ).stdout
+    empty = write("empty.pem")
+    # name: (call on a context, CPython 3.11's outcome: "ok", an OSError subclass or SSLError)
+    return {
+        "certfile_is_a_directory": (lambda c: c.load_cert_chain(tmp, certs.server_key), IsADirectoryError),
+        "keyfile_is_a_directory": (lambda c: c.load_cert_chain(certs.server, tmp), IsADirectoryError),
+        "cafile_is_a_directory": (lambda c: c.load_verify_locations(cafile=tmp), IsADirectoryError),
+        "capath_is_a_file": (lambda c: c.load_verify_locations(capath=certs.ca), "ok"),  # read lazily
+        "cafile_missing": (
+            lambda c: c.load_verify_locations(cafile=os.path.join(tmp, "nope")),
+            FileNotFoundError,
+        ),
+        "certfile_missing": (lambda c: c.load_cert_chain(os.path.join(tmp, "nope")), FileNotFoundError),
+        "certfile_empty": (lambda c: c.load_cert_chain(empty, certs.server_key), tssl.SSLError),
+        "keyfile_empty": (lambda c: c.load_cert_chain(certs.server, empty), tssl.SSLError),
+        "cafile_empty": (lambda c: c.load_verify_locations(cafile=empty), tssl.SSLError),
+        "der_key": (
+            lambda c: c.load_cert_chain(certs.server, write("k.der", der_key, mode="wb")),
+            tssl.SSLError,
+        ),
+        "der_cert": (
+            lambda c: c.load_cert_chain(write("c.der", _der(certs.server), mode="wb"), certs.server_key),
+            tssl.SSLError,
+        ),
+        "key_then_cert_in_one_file": (lambda c: c.load_cert_chain(write("kc.pem", key, server)), "ok"),
+        "cert_then_key_in_one_file": (lambda c: c.load_cert_chain(write("ck.pem", server, key)), "ok"),
+        "crl_before_the_certificate": (
+            lambda c: c.load_cert_chain(write("crl_c.pem", _pem(certs.crl), server), certs.server_key),
+            "ok",
+        ),
+        "chain_with_the_intermediates_key": (
+            lambda c: c.load_cert_chain(certs.chained_full, certs.intermediate_key),
+            tssl.SSLError,
+        ),
+    }
+
+
+FILE_CASES = [
+    "certfile_is_a_directory",
+    "keyfile_is_a_directory",
+    "cafile_is_a_directory",
+    "capath_is_a_file",
+    "cafile_missing",
+    "certfile_missing",
+    "certfile_empty",
+    "keyfile_empty",
+    "cafile_empty",
+    "der_key",
+    "der_cert",
+    "key_then_cert_in_one_file",
+    "cert_then_key_in_one_file",
+    "crl_before_the_certificate",
+    "chain_with_the_intermediates_key",
+]
+
+
+@pytest.mark.parametrize("case", FILE_CASES)
+def test_file_loading_failures_like_stdlib(certs, tmp_path, case):
+    call, expected = _file_cases(certs, str(tmp_path))[case]
+    outcomes = []
+    for mod in (tssl, std):
+        ctx = mod.SSLContext(mod.PROTOCOL_TLS_SERVER)
+        try:
+            call(ctx)
+            outcomes.append(("ok",))
+        except Exception as exc:  # noqa: BLE001 - the outcome is what is compared
+            outcomes.append((type(exc), getattr(exc, "errno", None), str(exc).rsplit(" (", 1)[0]))
+        _forget_stdlib_errors()
+    ours, theirs = outcomes
+    if expected == "ok":
+        assert ours == ("ok",)
+    else:
+        assert ours[0] is expected if expected is not tssl.SSLError else issubclass(ours[0], tssl.SSLError)
+    if STD_IS_SPEC:
+        assert ours[1:] == theirs[1:]
+        assert ours[0] == theirs[0] or issubclass(ours[0], theirs[0])
