@@ -20,6 +20,7 @@ works on PyPy too).
   chained_full                chained + intermediate in one file (a complete chain)
   bad_intermediate / _key     a CA:FALSE "intermediate" issued by the trusted CA
   bad_chained_full / _key     localhost cert issued by bad_intermediate, with it
+                              (None when the CLI refuses to sign with a non-CA)
   client_eku / _key           localhost cert from the trusted CA, EKU clientAuth only
   rich / rich_key             leaf from the trusted CA: every SAN kind, AIA, CRL
                               distribution points, UTF8String subject fields
@@ -314,9 +315,13 @@ def _verification_cases(d):
         d, "chained", os.path.join(d, "inter"), "/CN=localhost", _SERVER_EXT, serial=1011
     )
     bad_inter, bad_inter_key = _leaf(d, "bad_inter", ca, "/O=tls tests/CN=not a CA", _NOT_CA_EXT, serial=1012)
-    bad_chained, bad_chained_key = _leaf(
-        d, "bad_chained", os.path.join(d, "bad_inter"), "/CN=localhost", _SERVER_EXT, serial=1013
-    )
+    try:
+        bad_chained, bad_chained_key = _leaf(
+            d, "bad_chained", os.path.join(d, "bad_inter"), "/CN=localhost", _SERVER_EXT, serial=1013
+        )
+        bad_chained_full = _concat(d, "bad_chained_full.pem", bad_chained, bad_inter)
+    except subprocess.CalledProcessError:  # a CLI that refuses to sign with a CA:FALSE certificate
+        bad_chained_full = bad_chained_key = None
     client_eku, client_eku_key = _leaf(
         d, "client_eku", ca, "/CN=localhost", _CLIENT_ONLY_EKU_EXT, serial=1014
     )
@@ -335,7 +340,7 @@ def _verification_cases(d):
         chained_full=_concat(d, "chained_full.pem", chained, intermediate),
         bad_intermediate=bad_inter,
         bad_intermediate_key=bad_inter_key,
-        bad_chained_full=_concat(d, "bad_chained_full.pem", bad_chained, bad_inter),
+        bad_chained_full=bad_chained_full,
         bad_chained_full_key=bad_chained_key,
         client_eku=client_eku,
         client_eku_key=client_eku_key,

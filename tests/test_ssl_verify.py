@@ -144,7 +144,7 @@ CASES = {
 def test_bad_certificate_rejected_like_stdlib(certs, case, bio):
     cert, key, ca, hostname, code, message = CASES[case]
     if getattr(certs, cert) is None:
-        pytest.skip("this openssl CLI cannot make a back-dated certificate")
+        pytest.skip(f"this openssl CLI cannot make the {cert} certificate")
     args = (getattr(certs, cert), getattr(certs, key), getattr(certs, ca), hostname)
     ours = _failure(tssl, *args, bio=bio)
     theirs = _failure(std, *args)
