@@ -703,3 +703,47 @@ def test_file_loading_failures_like_stdlib(certs, tmp_path, case):
     if STD_IS_SPEC:
         assert ours[1:] == theirs[1:]
         assert ours[0] == theirs[0] or issubclass(ours[0], theirs[0])
+
+
+def _stdlib_server_once(certs, version):
+    """A stdlib TLS server for one connection in a thread; yields (address, outcome list)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    ctx = std.SSLContext(std.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certs.server, certs.server_key)
+    ctx.maximum_version = getattr(std.TLSVersion, version)
+    outcome = []
+
+    def serve():
+        conn, _ = listener.accept()
+        conn.settimeout(10)
+        try:
+            with ctx.wrap_socket(conn, server_side=True):
+                outcome.append("ok")
+        except (std.SSLError, OSError) as exc:
+            outcome.append(getattr(exc, "reason", None) or type(exc).__name__)
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread, outcome
+
+
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_get_server_certificate_failure_sends_the_alert_like_stdlib(certs, version):
+    """The server learns why: the client's "unknown CA" alert, not a bare EOF."""
+    seen = []
+    for get in (tssl.get_server_certificate, _std_get):
+        listener, thread, outcome = _stdlib_server_once(certs, version)
+        try:
+            with pytest.raises(std.SSLCertVerificationError):
+                get(listener.getsockname(), ca_certs=certs.other_ca)
+            thread.join(10)
+            assert not thread.is_alive()
+        finally:
+            listener.close()
+        _forget_stdlib_errors()
+        seen.append(outcome)
+    assert seen[0] == seen[1] == ["TLSV1_ALERT_UNKNOWN_CA"]

@@ -680,7 +680,8 @@ def _handshake_over_socket(context, sock, server_hostname):
     """A client handshake of an SSLObject over MemoryBIOs, pumped through a
     connected socket (what ``SSLSocket.do_handshake`` does until SSLSocket exists).
     A socket timeout becomes the stdlib's handshake TimeoutError; the peer's EOF
-    reaches OpenSSL, which reports it as the stdlib does (SSLEOFError)."""
+    reaches OpenSSL, which reports it as the stdlib does (SSLEOFError); a failed
+    handshake still sends its alert."""
     incoming, outgoing = MemoryBIO(), MemoryBIO()
     sslobj = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
     try:
@@ -690,6 +691,15 @@ def _handshake_over_socket(context, sock, server_hostname):
                 done = True
             except SSLWantReadError:
                 done = False
+            except SSLError:
+                # the alert OpenSSL queued reaches the peer, as from an SSLSocket
+                data = outgoing.read()
+                if data:
+                    try:
+                        sock.sendall(data)
+                    except OSError:
+                        pass
+                raise
             data = outgoing.read()
             if data:
                 sock.sendall(data)
