@@ -14,6 +14,20 @@ works on PyPy too).
   dh_params                   ffdhe2048 Diffie-Hellman parameters (PEM)
   expired / expired_key       localhost cert from the trusted CA, expired in 2020
                               (None when the CLI cannot back-date certificates)
+  not_yet_valid / _key        localhost cert from the trusted CA, valid from 2099
+  intermediate / _key         a CA:TRUE intermediate issued by the trusted CA
+  chained / chained_key       localhost cert issued by the intermediate (leaf only)
+  chained_full                chained + intermediate in one file (a complete chain)
+  bad_intermediate / _key     a CA:FALSE "intermediate" issued by the trusted CA
+  bad_chained_full / _key     localhost cert issued by bad_intermediate, with it
+                              (None when the CLI refuses to sign with a non-CA)
+  client_eku / _key           localhost cert from the trusted CA, EKU clientAuth only
+  rich / rich_key             leaf from the trusted CA: every SAN kind, AIA, CRL
+                              distribution points, UTF8String subject fields
+  rich_ca                     a CA:TRUE certificate with the same extensions
+  many_names_key              the key of many_names
+  revoked / revoked_key       localhost cert from the trusted CA, revoked in ...
+  crl                         ... the trusted CA's CRL (PEM, valid for 30 days)
 """
 
 from __future__ import annotations
@@ -66,6 +80,44 @@ basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 """
+_NOT_CA_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, keyCertSign, cRLSign, digitalSignature
+subjectKeyIdentifier = hash
+"""
+_CLIENT_ONLY_EKU_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+"""
+_RICH_TAIL = """\
+authorityInfoAccess = @aia
+crlDistributionPoints = URI:http://crl.example.com/rich.crl, URI:ldap://crl.example.com/cn=rich
+subjectAltName = @alt
+[aia]
+OCSP;URI.1 = http://ocsp.example.com/
+OCSP;URI.2 = http://ocsp2.example.com/
+caIssuers;URI.1 = http://ca.example.com/ca.der
+[alt]
+DNS.1 = localhost
+DNS.2 = *.xn--bcher-kva.example
+IP.1 = 127.0.0.1
+IP.2 = ::1
+IP.3 = 2001:db8:0:1::ff
+email.1 = x@example.com
+email.2 = y@xn--bcher-kva.example
+URI.1 = https://example.com/path?q=1
+dirName.1 = rich_dir
+[rich_dir]
+C = CH
+O = Dïrectory Ñame
+CN = dir ünicode
+"""
+_RICH_EXT = "basicConstraints = critical, CA:FALSE\n" + _RICH_TAIL
+_RICH_CA_EXT = (
+    "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n" + _RICH_TAIL
+)
 
 
 def _run(*args, cwd):
@@ -179,6 +231,127 @@ def _expired(d):
     return os.path.join(d, "expired.pem"), os.path.join(d, "expired.key")
 
 
+def _not_yet_valid(d):
+    """A localhost certificate from the trusted CA valid only from 2099, made with
+    ``openssl ca -startdate`` (``x509`` cannot set notBefore on OpenSSL 3.0)."""
+    _key(d, "future.key", "rsa")
+    _run("req", "-new", "-key", "future.key", "-subj", "/CN=localhost", "-out", "future.csr", cwd=d)
+    os.makedirs(os.path.join(d, "cadb_future"), exist_ok=True)
+    _write(d, "cadb_future/index.txt", "")
+    _write(d, "cadb_future/serial", "3000\n")
+    conf = _write(
+        d,
+        "ca_future.cnf",
+        "[ca]\ndefault_ca = test\n[test]\ndir = cadb_future\ndatabase = cadb_future/index.txt\n"
+        "new_certs_dir = cadb_future\nserial = cadb_future/serial\ndefault_md = sha256\npolicy = any\n"
+        "x509_extensions = ext\ncopy_extensions = none\nunique_subject = no\n"
+        "[any]\ncommonName = supplied\n[ext]\n" + _SERVER_EXT.replace(" = ", "=").replace(", ", ","),
+    )
+    _run(
+        "ca",
+        "-batch",
+        "-config",
+        conf,
+        "-cert",
+        "ca.pem",
+        "-keyfile",
+        "ca.key",
+        "-in",
+        "future.csr",
+        "-startdate",
+        "20990101000000Z",
+        "-enddate",
+        "21000101000000Z",
+        "-notext",
+        "-out",
+        "future.pem",
+        cwd=d,
+    )
+    return os.path.join(d, "future.pem"), os.path.join(d, "future.key")
+
+
+def _revocation(d):
+    """A localhost certificate issued and then revoked by the trusted CA with
+    ``openssl ca``, and the CA's CRL listing it."""
+    _key(d, "revoked.key", "rsa")
+    _run("req", "-new", "-key", "revoked.key", "-subj", "/CN=localhost", "-out", "revoked.csr", cwd=d)
+    os.makedirs(os.path.join(d, "cadb_crl"), exist_ok=True)
+    _write(d, "cadb_crl/index.txt", "")
+    _write(d, "cadb_crl/serial", "4000\n")
+    _write(d, "cadb_crl/crlnumber", "01\n")
+    conf = _write(
+        d,
+        "ca_crl.cnf",
+        "[ca]\ndefault_ca = test\n[test]\ndir = cadb_crl\ndatabase = cadb_crl/index.txt\n"
+        "new_certs_dir = cadb_crl\nserial = cadb_crl/serial\ncrlnumber = cadb_crl/crlnumber\n"
+        "default_md = sha256\ndefault_days = 365\ndefault_crl_days = 30\npolicy = any\n"
+        "x509_extensions = ext\ncopy_extensions = none\nunique_subject = no\n"
+        "[any]\ncommonName = supplied\n[ext]\n" + _SERVER_EXT.replace(" = ", "=").replace(", ", ","),
+    )
+    common = ("-batch", "-config", conf, "-cert", "ca.pem", "-keyfile", "ca.key")
+    _run("ca", *common, "-in", "revoked.csr", "-notext", "-out", "revoked.pem", cwd=d)
+    _run("ca", *common, "-revoke", "revoked.pem", "-crl_reason", "keyCompromise", cwd=d)
+    _run("ca", *common, "-gencrl", "-out", "ca.crl", cwd=d)
+    return os.path.join(d, "revoked.pem"), os.path.join(d, "revoked.key"), os.path.join(d, "ca.crl")
+
+
+def _concat(d, name, *paths):
+    path = os.path.join(d, name)
+    with open(path, "w") as out:
+        for p in paths:
+            with open(p) as f:
+                out.write(f.read())
+    return path
+
+
+def _verification_cases(d):
+    """Certificates for the verification-failure tests (see the module docstring)."""
+    ca = os.path.join(d, "ca")
+    not_yet_valid, not_yet_valid_key = _not_yet_valid(d)
+    intermediate, intermediate_key = _leaf(
+        d, "inter", ca, "/O=tls tests/CN=tls test intermediate", _CA_EXT, serial=1010
+    )
+    chained, chained_key = _leaf(
+        d, "chained", os.path.join(d, "inter"), "/CN=localhost", _SERVER_EXT, serial=1011
+    )
+    bad_inter, bad_inter_key = _leaf(d, "bad_inter", ca, "/O=tls tests/CN=not a CA", _NOT_CA_EXT, serial=1012)
+    try:
+        bad_chained, bad_chained_key = _leaf(
+            d, "bad_chained", os.path.join(d, "bad_inter"), "/CN=localhost", _SERVER_EXT, serial=1013
+        )
+        bad_chained_full = _concat(d, "bad_chained_full.pem", bad_chained, bad_inter)
+    except subprocess.CalledProcessError:  # a CLI that refuses to sign with a CA:FALSE certificate
+        bad_chained_full = bad_chained_key = None
+    client_eku, client_eku_key = _leaf(
+        d, "client_eku", ca, "/CN=localhost", _CLIENT_ONLY_EKU_EXT, serial=1014
+    )
+    rich_subject = "/C=CH/ST=Zürich/L=Genève/O=tls tésts/OU=日本語/CN=localhost/emailAddress=x@example.com"
+    rich, rich_key = _leaf(d, "rich", ca, rich_subject, _RICH_EXT, serial=1015)
+    rich_ca, _ = _leaf(
+        d, "rich_ca", ca, rich_subject.replace("localhost", "rich CA"), _RICH_CA_EXT, serial=1016
+    )
+    return dict(
+        not_yet_valid=not_yet_valid,
+        not_yet_valid_key=not_yet_valid_key,
+        intermediate=intermediate,
+        intermediate_key=intermediate_key,
+        chained=chained,
+        chained_key=chained_key,
+        chained_full=_concat(d, "chained_full.pem", chained, intermediate),
+        bad_intermediate=bad_inter,
+        bad_intermediate_key=bad_inter_key,
+        bad_chained_full=bad_chained_full,
+        bad_chained_full_key=bad_chained_key,
+        client_eku=client_eku,
+        client_eku_key=client_eku_key,
+        rich=rich,
+        rich_key=rich_key,
+        rich_ca=rich_ca,
+        many_names_key=os.path.join(d, "many.key"),
+        **dict(zip(("revoked", "revoked_key", "crl"), _revocation(d))),
+    )
+
+
 def make_certs(directory):
     d = str(directory)
     ca, ca_key = _ca(d, "ca", "tls test CA")
@@ -253,6 +426,7 @@ def make_certs(directory):
         expired=expired,
         expired_key=expired_key,
         dh_params=os.path.join(d, "dh.pem"),
+        **_verification_cases(d),
     )
 
 
@@ -350,3 +524,102 @@ def assert_error_queue_clean():
 
     left = consume_errors()
     assert not left, f"tls.ssl left errors on OpenSSL's queue: {left}"
+
+
+# ----------------------------------------------------------------------------- odd certificates
+# One explicit configuration for every odd certificate (never the system's openssl.cnf):
+# each is a self-signed CA, so it can be trusted as itself and is listed by get_ca_certs.
+_ODD_CONF = """\
+oid_section = new_oids
+[new_oids]
+testUnknownAttribute = 1.3.6.1.4.1.55555.1
+[req]
+distinguished_name = dn
+x509_extensions = ca_ext
+[dn]
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, digitalSignature
+[crl_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, digitalSignature
+crlDistributionPoints = dp1, dp2
+[dp1]
+fullname = URI:http://x.example/1.crl, URI:ldap://x.example/2
+[dp2]
+fullname = dirName:dp2_name
+CRLissuer = URI:http://issuer.example/
+[dp2_name]
+CN = crl directory name
+"""
+
+
+def make_odd_certs(directory):
+    """Self-signed P-256 certificates with unusual encodings, for decoding
+    differentials: name -> PEM path. Each comes from a plain ``openssl req -x509``."""
+    d = str(directory)
+    _key(d, "odd.key", "ec")
+    conf = _write(d, "odd.cnf", _ODD_CONF)
+    specs = {
+        # a 20-byte serial, unknown OID and unusual attribute types in the subject
+        "big_serial": (
+            "-subj",
+            "/CN=big/testUnknownAttribute=unknown oid/serialNumber=42/DC=example/DC=com/title=Dr/UID=abc",
+            "-set_serial",
+            "0x7fffffffffffffffffffffffffffffffffffff01",
+        ),
+        "negative_serial": ("-subj", "/CN=negative", "-set_serial", "-5"),
+        "zero_serial": ("-subj", "/CN=zero", "-set_serial", "0"),
+        # no subject at all, the name in a critical subjectAltName
+        "empty_subject": ("-subj", "/", "-addext", "subjectAltName=critical,DNS:x.example"),
+        # edge addresses, a bare wildcard, a URN, AIA entries that are not URIs
+        "edge_names": (
+            "-subj",
+            "/CN=edge",
+            "-addext",
+            "subjectAltName=IP:0.0.0.0,IP:::,IP:::ffff:1.2.3.4,DNS:*,URI:urn:x:y,email:@x.example",
+            "-addext",
+            "authorityInfoAccess=OCSP;URI:http://o.example/,caIssuers;URI:http://c.example/,"
+            "OCSP;email:x@y.example,caIssuers;DNS:x.example",
+        ),
+        # notAfter in 2136: a GeneralizedTime
+        "generalized_time": ("-subj", "/CN=far future", "-days", "40000"),
+        # CRL distribution points with several names, a dirName and a CRL issuer
+        "crl_points": ("-subj", "/CN=crl points", "-extensions", "crl_ext"),
+    }
+    out = {}
+    for name, args in specs.items():
+        args = list(args)
+        if "-days" not in args:
+            args += ["-days", "30"]
+        _run(
+            "req",
+            "-x509",
+            "-config",
+            conf,
+            "-utf8",
+            "-key",
+            "odd.key",
+            "-out",
+            f"odd_{name}.pem",
+            *args,
+            cwd=d,
+        )
+        out[name] = os.path.join(d, f"odd_{name}.pem")
+    # a version 1 certificate (no extensions) with a multi-valued RDN
+    _run(
+        "req",
+        "-new",
+        "-key",
+        "odd.key",
+        "-subj",
+        "/CN=v1/O=a+OU=b+CN=c",
+        "-multivalue-rdn",
+        "-out",
+        "odd_v1.csr",
+        cwd=d,
+    )
+    _run("x509", "-req", "-in", "odd_v1.csr", "-key", "odd.key", "-days", "30", "-out", "odd_v1.pem", cwd=d)
+    out["v1"] = os.path.join(d, "odd_v1.pem")
+    out["key"] = os.path.join(d, "odd.key")
+    return out

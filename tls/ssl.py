@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import os
+import socket as _socket
 import sys
 from collections import namedtuple
 from enum import Enum as _Enum
@@ -21,6 +22,7 @@ from enum import IntFlag as _IntFlag
 from tls import _ssl
 from tls._ssl import (  # noqa: F401 - re-exported names
     _DEFAULT_CIPHERS,
+    _LOCATION,
     _OPENSSL_API_VERSION,
     HAS_ALPN,
     HAS_ECDH,
@@ -652,3 +654,63 @@ _create_default_https_context = create_default_context
 
 # Backwards compatibility alias, even though it's not a public name.
 _create_stdlib_context = _create_unverified_context
+
+
+def get_server_certificate(
+    addr, ssl_version=PROTOCOL_TLS_CLIENT, ca_certs=None, timeout=_socket._GLOBAL_DEFAULT_TIMEOUT
+):
+    """Retrieve the certificate from the server at the specified address,
+    and return it as a PEM-encoded string.
+    If 'ca_certs' is specified, validate the server cert against it.
+    If 'ssl_version' is specified, use it in the connection attempt.
+    If 'timeout' is specified, use it in the connection attempt.
+    """
+    host, port = addr
+    if ca_certs is not None:
+        cert_reqs = CERT_REQUIRED
+    else:
+        cert_reqs = CERT_NONE
+    context = _create_stdlib_context(ssl_version, cert_reqs=cert_reqs, cafile=ca_certs)
+    with _socket.create_connection(addr, timeout=timeout) as sock:
+        dercert = _handshake_over_socket(context, sock, host).getpeercert(True)
+    return DER_cert_to_PEM_cert(dercert)
+
+
+def _handshake_over_socket(context, sock, server_hostname):
+    """A client handshake of an SSLObject over MemoryBIOs, pumped through a
+    connected socket (what ``SSLSocket.do_handshake`` does until SSLSocket exists).
+    A socket timeout becomes the stdlib's handshake TimeoutError; the peer's EOF
+    reaches OpenSSL, which reports it as the stdlib does (SSLEOFError); a failed
+    handshake still sends its alert."""
+    incoming, outgoing = MemoryBIO(), MemoryBIO()
+    sslobj = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+    try:
+        while True:
+            try:
+                sslobj.do_handshake()
+                done = True
+            except SSLWantReadError:
+                done = False
+            except SSLError:
+                # the alert OpenSSL queued reaches the peer, as from an SSLSocket
+                data = outgoing.read()
+                if data:
+                    try:
+                        sock.sendall(data)
+                    except OSError:
+                        pass
+                raise
+            data = outgoing.read()
+            if data:
+                sock.sendall(data)
+            if done:
+                return sslobj
+            data = sock.recv(32768)
+            if data:
+                incoming.write(data)
+            else:
+                incoming.write_eof()
+    except _socket.timeout:
+        pass
+    # raised outside the except clause: the stdlib's error carries no context
+    raise _socket.timeout(_LOCATION + ": The handshake operation timed out")

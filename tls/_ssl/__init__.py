@@ -329,15 +329,19 @@ class MemoryBIO:
             lib.BIO_free(bio)
 
 
-def _raise_file_error():
+def _raise_file_error(errno=0):
     """A file-loading call failed: OSError (FileNotFoundError, ...) when OpenSSL
     could not open the file, as CPython raises from errno; SSLError otherwise.
     The system error is read from the queue (ERR_LIB_SYS carries errno), which
-    unlike the C errno is not disturbed by unrelated calls in between."""
+    unlike the C errno is not disturbed by unrelated calls in between.  ``errno``
+    (ffi.errno, zeroed before the call and read right after it) covers failures
+    OpenSSL does not queue, such as reading a directory (EISDIR)."""
     errors = consume_errors()
     for record in errors:
         if record.lib == lib.ERR_LIB_SYS:
             raise OSError(record.reason, os.strerror(record.reason))
+    if errno:
+        raise OSError(errno, os.strerror(errno))
     raise _make_error(SSLError, errors[-1].reason if errors else 0, None, errors)
 
 
@@ -730,18 +734,21 @@ class _SSLContext:
         lib.SSL_CTX_set_default_passwd_cb(ctx, _PASSWORD_CB)
         lib.SSL_CTX_set_default_passwd_cb_userdata(ctx, pw)
         try:
+            ffi.errno = 0
             if lib.SSL_CTX_use_certificate_chain_file(ctx, certfile) != 1:
-                self._raise_load_error(pw, pw_data)
+                self._raise_load_error(pw, pw_data, ffi.errno)
             while True:
                 pw.called = 0
+                ffi.errno = 0
                 if lib.SSL_CTX_use_PrivateKey_file(ctx, keyfile, lib.SSL_FILETYPE_PEM) == 1:
                     break
+                errno = ffi.errno
                 if callback is not None and pw.called and pw_data is None:
                     consume_errors()
                     result = callback()
                     keep = use_password(_password_bytes(result, "password callback must return a string"))
                     continue
-                self._raise_load_error(pw, pw_data)
+                self._raise_load_error(pw, pw_data, errno)
             if lib.SSL_CTX_check_private_key(ctx) != 1:
                 raise _ssl_error_from_queue()
         finally:
@@ -750,11 +757,11 @@ class _SSLContext:
             del keep
 
     @staticmethod
-    def _raise_load_error(pw, pw_data):
+    def _raise_load_error(pw, pw_data, errno=0):
         if pw.called and pw_data is not None and len(pw_data) > lib.PEM_BUFSIZE:
             consume_errors()
             raise ValueError(f"password cannot be longer than {lib.PEM_BUFSIZE} bytes")
-        _raise_file_error()
+        _raise_file_error(errno)
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None):
         if cafile is None and capath is None and cadata is None:
@@ -775,13 +782,16 @@ class _SSLContext:
                     raise TypeError("cadata should be an ASCII string or a bytes-like object") from None
                 self._add_ca_certs(data, pem=False)
         if cafile is not None or capath is not None:
+            ffi.errno = 0
             ok = lib.SSL_CTX_load_verify_locations(
                 self._ctx, ffi.NULL if cafile is None else cafile, ffi.NULL if capath is None else capath
             )
             if ok != 1:
-                _raise_file_error()
+                _raise_file_error(ffi.errno)
 
     def _add_ca_certs(self, data, pem):
+        if len(data) == 0:  # CPython 3.10+ (_ssl.c _add_ca_certs)
+            raise ValueError("Empty certificate data")
         if len(data) > _INT_MAX:
             raise OverflowError(f"cadata longer than {_INT_MAX} bytes")
         bio = lib.BIO_new_mem_buf(data, len(data))
