@@ -132,9 +132,8 @@ _LOCATION = "_ssl.c:0"
 _INT_MAX = 2**31 - 1
 _KEEP_BIO_SCRATCH = 1 << 20  # MemoryBIO.read scratch buffers up to this size are kept
 # Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
-_BIO_ctrl_pending = lib.BIO_ctrl_pending
-_BIO_read = lib.BIO_read
 _BIO_write = lib.BIO_write
+_tls_bio_drain = lib.tls_bio_drain
 _from_buffer = ffi.from_buffer
 _sizeof = ffi.sizeof
 _buffer = ffi.buffer
@@ -263,7 +262,7 @@ class MemoryBIO:
         lib.BIO_set_mem_eof_return(bio, -1)
         self._bio = ffi.gc(bio, lib.BIO_free)
         self._eof_written = False
-        self._scratch = None
+        self._scratch = ffi.NULL  # allocated by the first read() that needs it
         self._scratch_size = 0
 
     @property
@@ -280,31 +279,37 @@ class MemoryBIO:
         """Read up to ``size`` bytes (all when negative) from the memory BIO."""
         if size.__class__ is not int:
             size = operator.index(size)
-        bio = self._bio
-        avail = _BIO_ctrl_pending(bio)
-        if avail > _INT_MAX:
-            avail = _INT_MAX
-        n = size if 0 <= size < avail else avail
-        if n == 0:
+        if size > _INT_MAX:
+            size = _INT_MAX
+        # Hot path: one crossing (pending + BIO_read in tls_bio_drain) into a reused buffer.
+        got = _tls_bio_drain(self._bio, self._scratch, self._scratch_size, size)
+        if got > 0:
+            return _buffer(self._scratch, got)[:]
+        if got == 0:
             return b""
-        buf = self._scratch
-        if buf is None or self._scratch_size < n:
-            buf = _new_chars(n if n > 16384 else 16384)
-            if n <= _KEEP_BIO_SCRATCH:
-                self._scratch = buf
-                self._scratch_size = _sizeof(buf)
-        got = _BIO_read(bio, buf, n)
+        if got == -1:
+            raise _ssl_error_from_queue("BIO_read failed")
+        need = -2 - got
+        buf = _new_chars(need if need > 16384 else 16384)
+        if need <= _KEEP_BIO_SCRATCH:
+            self._scratch = buf
+            self._scratch_size = _sizeof(buf)
+        got = _tls_bio_drain(self._bio, buf, _sizeof(buf), size)
         if got <= 0:
             raise _ssl_error_from_queue("BIO_read failed")
         return _buffer(buf, got)[:]
 
     def write(self, b):
         """Write the bytes-like ``b`` into the memory BIO; returns the count written."""
-        try:
-            data = _from_buffer(b)
-        except TypeError:
-            raise TypeError(f"a bytes-like object is required, not '{type(b).__name__}'") from None
-        n = _sizeof(data)
+        if b.__class__ is bytes:  # passed as is: no from_buffer
+            data = b
+            n = len(b)
+        else:
+            try:
+                data = _from_buffer(b)
+            except TypeError:
+                raise TypeError(f"a bytes-like object is required, not '{type(b).__name__}'") from None
+            n = _sizeof(data)
         if n > _INT_MAX:
             raise OverflowError(f"string longer than {_INT_MAX} bytes")
         if self._eof_written:
@@ -953,8 +958,8 @@ _WRITE_PIECE = 1 << 20  # largest SSL_write_ex when records go to a foreign outg
 _WANT_READ = lib.SSL_ERROR_WANT_READ
 _WANT_READ_TEXT = f"The operation did not complete (read) ({_LOCATION})"
 # Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
-_SSL_read_ex = lib.SSL_read_ex
-_SSL_write_ex = lib.SSL_write_ex
+_tls_ssl_read = lib.tls_ssl_read
+_tls_ssl_write = lib.tls_ssl_write
 _SSL_get_error = lib.SSL_get_error
 _ERR_peek_error = lib.ERR_peek_error
 
@@ -976,7 +981,6 @@ class _SSLSocket:
         "_xfer",
         "_readbuf",
         "_readbuf_size",
-        "_count",
         "_shutdown_seen_zero",
         "_handle",
         "__weakref__",
@@ -1004,7 +1008,6 @@ class _SSLSocket:
         self._xfer = None
         self._readbuf = None
         self._readbuf_size = 0
-        self._count = ffi.new("size_t *")
         self._shutdown_seen_zero = False
         self._handle = None
         self._in_foreign, self._rbio = self._attach(incoming)
@@ -1174,9 +1177,8 @@ class _SSLSocket:
             self._flush()
 
     def read(self, len=1024, buffer=None):
-        # Hot path: one SSL_read_ex into the caller's buffer or a reused one.
-        ssl = self._ssl
-        count = self._count
+        # Hot path: one crossing (tls_ssl_read: SSL_read_ex + SSL_get_error on failure)
+        # into the caller's buffer or a reused one.
         if buffer is not None:
             try:
                 dest = _from_buffer(buffer, require_writable=True)
@@ -1189,36 +1191,39 @@ class _SSLSocket:
                 len = size
             if len == 0:
                 return 0
-            if _SSL_read_ex(ssl, dest, len, count):
+            got = _tls_ssl_read(self._ssl, dest, len)
+            if got >= 0:
                 if self._out_foreign is not None:
                     self._flush()
-                return count[0]
-        else:
-            if len <= 0:
-                if len < 0:
-                    raise ValueError("size should not be negative")
-                return b""
+                return got
+            return self._read_slow(dest, len, True, -got)
+        if len > self._readbuf_size:
+            dest = _new_chars(len)
+            if len <= _KEEP_READ_BUFFER:
+                self._readbuf = dest
+                self._readbuf_size = len
+        elif len > 0:
             dest = self._readbuf
-            if dest is None or len > self._readbuf_size:
-                dest = _new_chars(len)
-                if len <= _KEEP_READ_BUFFER:
-                    self._readbuf = dest
-                    self._readbuf_size = len
-            if _SSL_read_ex(ssl, dest, len, count):
-                if self._out_foreign is not None:
-                    self._flush()
-                return _buffer(dest, count[0])[:]
-        return self._read_slow(dest, len, buffer is not None)
+        else:
+            if len < 0:
+                raise ValueError("size should not be negative")
+            return b""
+        got = _tls_ssl_read(self._ssl, dest, len)
+        if got >= 0:
+            if self._out_foreign is not None:
+                self._flush()
+            return _buffer(dest, got)[:]
+        return self._read_slow(dest, len, False, -got)
 
-    def _read_slow(self, dest, len, into):
+    def _read_slow(self, dest, len, into, err):
         ssl = self._ssl
-        count = self._count
         try:
             while True:
-                err = _SSL_get_error(ssl, 0)
                 if err == _WANT_READ and self._in_foreign is not None and self._pull():
-                    if _SSL_read_ex(ssl, dest, len, count):
-                        return count[0] if into else _buffer(dest, count[0])[:]
+                    got = _tls_ssl_read(ssl, dest, len)
+                    if got >= 0:
+                        return got if into else _buffer(dest, got)[:]
+                    err = -got
                     continue
                 if (
                     err == lib.SSL_ERROR_ZERO_RETURN
@@ -1232,29 +1237,33 @@ class _SSLSocket:
                 self._flush()
 
     def write(self, data):
-        try:
-            src = _from_buffer(data)
-        except TypeError:
-            raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
-        count = self._count
-        size = _sizeof(src)
-        if self._out_foreign is not None and size > _WRITE_PIECE:
-            return self._write_pieces(src, size)
-        if _SSL_write_ex(self._ssl, src, size, count):
+        if data.__class__ is bytes:  # passed as is: no from_buffer
+            src = data
+            size = len(data)
+        else:
+            try:
+                src = _from_buffer(data)
+            except TypeError:
+                raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
+            size = _sizeof(src)
+        if size > _WRITE_PIECE and self._out_foreign is not None:
+            return self._write_pieces(_from_buffer(src) if src is data else src, size)
+        written = _tls_ssl_write(self._ssl, src, size)
+        if written >= 0:
             if self._out_foreign is not None:
                 self._flush()
-            return count[0]
-        return self._write_slow(src, size)
+            return written
+        return self._write_slow(src, size, -written)
 
     def _write_pieces(self, src, size):
         """Large writes to a foreign outgoing BIO: records are moved out piece by
         piece, so the private memory BIO never holds more than one piece."""
         done = 0
-        count = self._count
         ssl = self._ssl
         while done < size:
             n = min(size - done, _WRITE_PIECE)
-            if _SSL_write_ex(ssl, src + done, n, count):
+            written = _tls_ssl_write(ssl, src + done, n)
+            if written >= 0:
                 self._flush()
             elif done:
                 # Part went out already: report it (the caller resends the rest);
@@ -1262,19 +1271,19 @@ class _SSLSocket:
                 consume_errors()
                 return done
             else:
-                self._write_slow(src, n)
-            done += count[0]
+                written = self._write_slow(src, n, -written)
+            done += written
         return done
 
-    def _write_slow(self, src, size):
+    def _write_slow(self, src, size, err):
         ssl = self._ssl
-        count = self._count
         try:
             while True:
-                err = _SSL_get_error(ssl, 0)
                 if err == _WANT_READ and self._in_foreign is not None and self._pull():
-                    if _SSL_write_ex(ssl, src, size, count):
-                        return count[0]
+                    written = _tls_ssl_write(ssl, src, size)
+                    if written >= 0:
+                        return written
+                    err = -written
                     continue
                 raise self._error(0, err)
         finally:

@@ -3,6 +3,7 @@
 INCLUDES = """
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
+#include <limits.h> /* INT_MAX in tls_bio_drain */
 """
 
 TYPES = """
@@ -206,6 +207,16 @@ int SSL_CIPHER_get_cipher_nid(const SSL_CIPHER *);
 int SSL_CIPHER_get_digest_nid(const SSL_CIPHER *);
 int SSL_CIPHER_get_kx_nid(const SSL_CIPHER *);
 int SSL_CIPHER_get_auth_nid(const SSL_CIPHER *);
+
+/* ---- I/O hot paths (tls._ssl SSLObject.read/write, MemoryBIO.read): one crossing per call.
+   tls_ssl_read/tls_ssl_write: SSL_read_ex/SSL_write_ex; the count on success (>= 0),
+   otherwise -SSL_get_error() (always < 0), classified right after the failing call.
+   tls_bio_drain: read what a memory BIO holds (at most want bytes when want >= 0) into
+   buf (cap bytes); the count read, 0 when it holds nothing, -1 when BIO_read failed,
+   -2 - needed when buf is too small (nothing read). */
+long long tls_ssl_read(SSL *, void *, size_t);
+long long tls_ssl_write(SSL *, const void *, size_t);
+long long tls_bio_drain(BIO *, char *, int, int);
 """
 
 CUSTOMIZATIONS = """
@@ -310,5 +321,40 @@ static int tls_alpn_select_cb(SSL *s, const unsigned char **out, unsigned char *
 static void tls_SSL_CTX_set_alpn_select(SSL_CTX *ctx, tls_alpn_protocols *p)
 {
     SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select_cb, p);
+}
+/* ---- I/O hot paths (see the declarations) */
+static long long tls_ssl_read(SSL *s, void *buf, size_t n)
+{
+    size_t got = 0;
+    int err;
+    if (SSL_read_ex(s, buf, n, &got) == 1)
+        return (long long)got;
+    err = SSL_get_error(s, 0);
+    return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static long long tls_ssl_write(SSL *s, const void *buf, size_t n)
+{
+    size_t done = 0;
+    int err;
+    if (SSL_write_ex(s, buf, n, &done) == 1)
+        return (long long)done;
+    err = SSL_get_error(s, 0);
+    return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static long long tls_bio_drain(BIO *b, char *buf, int cap, int want)
+{
+    size_t pending = BIO_ctrl_pending(b);
+    int n, got;
+    n = pending > (size_t)INT_MAX ? INT_MAX : (int)pending;
+    if (want >= 0 && want < n)
+        n = want;
+    if (n == 0)
+        return 0;
+    if (n > cap)
+        return -2 - (long long)n;
+    got = BIO_read(b, buf, n);
+    return got > 0 ? (long long)got : -1;
 }
 """
