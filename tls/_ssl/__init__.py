@@ -960,6 +960,7 @@ _WANT_READ_TEXT = f"The operation did not complete (read) ({_LOCATION})"
 # Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
 _tls_ssl_read = lib.tls_ssl_read
 _tls_ssl_write = lib.tls_ssl_write
+_tls_SSL_new_mem = lib.tls_SSL_new_mem
 _SSL_get_error = lib.SSL_get_error
 _ERR_peek_error = lib.ERR_peek_error
 
@@ -992,14 +993,6 @@ class _SSLSocket:
             raise _plain_ssl_error("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
         if not server_side and protocol == PROTOCOL_TLS_SERVER:
             raise _plain_ssl_error("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
-        for name, bio in (("incoming", incoming), ("outgoing", outgoing)):
-            if not isinstance(bio, MemoryBIO) and not (hasattr(bio, "read") and hasattr(bio, "write")):
-                raise TypeError(f"{name} must be a MemoryBIO-like object, not {type(bio).__name__}")
-        ssl = lib.SSL_new(context._ctx)
-        if ssl == ffi.NULL:
-            raise _ssl_error_from_queue("failed to allocate SSL object")
-        # size: what an SSL with its record buffers holds, so PyPy's GC sees it
-        self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
         self._context = context
         self._server_side = bool(server_side)
         self.server_hostname = None
@@ -1010,16 +1003,42 @@ class _SSLSocket:
         self._readbuf_size = 0
         self._shutdown_seen_zero = False
         self._handle = None
-        self._in_foreign, self._rbio = self._attach(incoming)
-        try:
-            self._out_foreign, self._wbio = self._attach(outgoing)
-        except BaseException:
-            lib.BIO_free(self._rbio)
-            raise
-        lib.SSL_set_bio(ssl, self._rbio, self._wbio)
-        if self._rbio == self._wbio:
-            lib.BIO_free(self._wbio)  # one MemoryBIO for both ends: SSL_set_bio took one reference
-        lib.SSL_set_mode(ssl, lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | lib.SSL_MODE_AUTO_RETRY)
+        if (
+            incoming.__class__ is MemoryBIO
+            and outgoing.__class__ is MemoryBIO
+            and incoming._bio is not None
+            and outgoing._bio is not None
+        ):
+            # Hot path (handshakes/s): both ends are our MemoryBIOs; one crossing makes the
+            # SSL with both BIOs attached, its mode and its connect/accept state.
+            rbio, wbio = incoming._bio, outgoing._bio
+            ssl = _tls_SSL_new_mem(context._ctx, rbio, wbio, 1 if server_side else 0)
+            if ssl == ffi.NULL:
+                raise _ssl_error_from_queue("failed to allocate SSL object")
+            # size: what an SSL with its record buffers holds, so PyPy's GC sees it
+            self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+            self._in_foreign = self._out_foreign = None
+            self._rbio, self._wbio = rbio, wbio
+            state_set = True
+        else:
+            for name, bio in (("incoming", incoming), ("outgoing", outgoing)):
+                if not isinstance(bio, MemoryBIO) and not (hasattr(bio, "read") and hasattr(bio, "write")):
+                    raise TypeError(f"{name} must be a MemoryBIO-like object, not {type(bio).__name__}")
+            ssl = lib.SSL_new(context._ctx)
+            if ssl == ffi.NULL:
+                raise _ssl_error_from_queue("failed to allocate SSL object")
+            self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+            self._in_foreign, self._rbio = self._attach(incoming)
+            try:
+                self._out_foreign, self._wbio = self._attach(outgoing)
+            except BaseException:
+                lib.BIO_free(self._rbio)
+                raise
+            lib.SSL_set_bio(ssl, self._rbio, self._wbio)
+            if self._rbio == self._wbio:
+                lib.BIO_free(self._wbio)  # one MemoryBIO for both ends: SSL_set_bio took one reference
+            lib.SSL_set_mode(ssl, lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | lib.SSL_MODE_AUTO_RETRY)
+            state_set = False
         if context._post_handshake_auth:
             if server_side:
                 # Only servers that verify get SSL_VERIFY_POST_HANDSHAKE (bpo-37428).
@@ -1036,9 +1055,11 @@ class _SSLSocket:
             # no cycle through the handle).
             self._handle = ffi.new_handle(weakref.ref(self))
             lib.SSL_set_app_data(ssl, self._handle)
-            lib.SSL_set_accept_state(ssl)
-        else:
-            lib.SSL_set_connect_state(ssl)
+        if not state_set:
+            if server_side:
+                lib.SSL_set_accept_state(ssl)
+            else:
+                lib.SSL_set_connect_state(ssl)
 
     @staticmethod
     def _attach(bio):
@@ -1064,7 +1085,7 @@ class _SSLSocket:
         raw = hostname.encode("ascii")
         ip = lib.a2i_IPADDRESS(raw)
         if ip == ffi.NULL:
-            consume_errors()  # not an IP address: expected
+            lib.ERR_clear_error()  # not an IP address: expected
         try:
             if ip == ffi.NULL and not lib.SSL_set_tlsext_host_name(self._ssl, raw):
                 raise _ssl_error_from_queue()

@@ -217,6 +217,11 @@ int SSL_CIPHER_get_auth_nid(const SSL_CIPHER *);
 long long tls_ssl_read(SSL *, void *, size_t);
 long long tls_ssl_write(SSL *, const void *, size_t);
 long long tls_bio_drain(BIO *, char *, int, int);
+/* tls_SSL_new_mem: SSL_new with two memory BIOs attached (a reference taken on each,
+   one when they are the same BIO), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+   SSL_MODE_AUTO_RETRY, and the accept (server_side) or connect state.  NULL when
+   SSL_new or BIO_up_ref fails (the error queue says why; nothing leaks). */
+SSL *tls_SSL_new_mem(SSL_CTX *, BIO *, BIO *, int);
 """
 
 CUSTOMIZATIONS = """
@@ -356,5 +361,28 @@ static long long tls_bio_drain(BIO *b, char *buf, int cap, int want)
         return -2 - (long long)n;
     got = BIO_read(b, buf, n);
     return got > 0 ? (long long)got : -1;
+}
+
+static SSL *tls_SSL_new_mem(SSL_CTX *ctx, BIO *rbio, BIO *wbio, int server_side)
+{
+    SSL *s = SSL_new(ctx);
+    if (s == NULL)
+        return NULL;
+    if (BIO_up_ref(rbio) != 1) {
+        SSL_free(s);
+        return NULL;
+    }
+    if (wbio != rbio && BIO_up_ref(wbio) != 1) {
+        BIO_free(rbio);
+        SSL_free(s);
+        return NULL;
+    }
+    SSL_set_bio(s, rbio, wbio);
+    SSL_set_mode(s, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
+    if (server_side)
+        SSL_set_accept_state(s);
+    else
+        SSL_set_connect_state(s);
+    return s;
 }
 """
