@@ -973,7 +973,7 @@ class _SSLSocket:
         "_context",
         "_server_side",
         "server_hostname",
-        "owner",
+        "_owner_ref",
         "_in_foreign",
         "_out_foreign",
         "_rbio",
@@ -996,7 +996,9 @@ class _SSLSocket:
         self._context = context
         self._server_side = bool(server_side)
         self.server_hostname = None
-        self.owner = owner
+        # A weak reference, as CPython keeps it: SSLObject <-> _SSLSocket is no cycle, so
+        # both (and the SSL with its buffers) go as soon as the SSLObject does.
+        self._owner_ref = None if owner is None else weakref.ref(owner)
         self._in_eof = False
         self._xfer = None
         self._readbuf = None
@@ -1060,6 +1062,15 @@ class _SSLSocket:
                 lib.SSL_set_accept_state(ssl)
             else:
                 lib.SSL_set_connect_state(ssl)
+
+    @property
+    def owner(self):
+        ref = self._owner_ref
+        return None if ref is None else ref()
+
+    @owner.setter
+    def owner(self, value):
+        self._owner_ref = None if value is None else weakref.ref(value)
 
     @staticmethod
     def _attach(bio):
