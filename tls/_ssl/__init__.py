@@ -134,13 +134,19 @@ _KEEP_BIO_SCRATCH = 1 << 20  # MemoryBIO.read scratch buffers up to this size ar
 # Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
 _BIO_write = lib.BIO_write
 _tls_bio_drain = lib.tls_bio_drain
+_tls_BIO_new_mem = lib.tls_BIO_new_mem
+_BIO_free = lib.BIO_free
 _from_buffer = ffi.from_buffer
 _sizeof = ffi.sizeof
 _buffer = ffi.buffer
 
 
+# Scratch and read buffers are written by OpenSSL before being read: no zero-filling.
+_new_unzeroed = ffi.new_allocator(should_clear_after_alloc=False)
+
+
 def _new_chars(n):
-    return ffi.new("char[]", n)
+    return _new_unzeroed("char[]", n)
 
 
 _PASSWORD_CB = ffi.addressof(lib, "tls_pem_password_cb")
@@ -255,12 +261,11 @@ class MemoryBIO:
     __slots__ = ("_bio", "_eof_written", "_scratch", "_scratch_size", "__weakref__")
 
     def __init__(self):
-        bio = lib.BIO_new(lib.BIO_s_mem())
+        # An empty read means "no data yet" (retry), not EOF, until write_eof().
+        bio = _tls_BIO_new_mem()
         if bio == ffi.NULL:
             raise _ssl_error_from_queue("failed to allocate BIO")
-        # An empty read means "no data yet" (retry), not EOF, until write_eof().
-        lib.BIO_set_mem_eof_return(bio, -1)
-        self._bio = ffi.gc(bio, lib.BIO_free)
+        self._bio = ffi.gc(bio, _BIO_free)
         self._eof_written = False
         self._scratch = ffi.NULL  # allocated by the first read() that needs it
         self._scratch_size = 0
@@ -290,7 +295,7 @@ class MemoryBIO:
         if got == -1:
             raise _ssl_error_from_queue("BIO_read failed")
         need = -2 - got
-        buf = _new_chars(need if need > 16384 else 16384)
+        buf = _new_chars(need if need > 4096 else 4096)
         if need <= _KEEP_BIO_SCRATCH:
             self._scratch = buf
             self._scratch_size = _sizeof(buf)

@@ -222,6 +222,9 @@ long long tls_bio_drain(BIO *, char *, int, int);
    SSL_MODE_AUTO_RETRY, and the accept (server_side) or connect state.  NULL when
    SSL_new or BIO_up_ref fails (the error queue says why; nothing leaks). */
 SSL *tls_SSL_new_mem(SSL_CTX *, BIO *, BIO *, int);
+/* tls_BIO_new_mem: a memory BIO whose empty read means "retry" (BIO_set_mem_eof_return -1),
+   as MemoryBIO wants it; NULL when BIO_new fails. */
+BIO *tls_BIO_new_mem(void);
 """
 
 CUSTOMIZATIONS = """
@@ -361,6 +364,14 @@ static long long tls_bio_drain(BIO *b, char *buf, int cap, int want)
         return -2 - (long long)n;
     got = BIO_read(b, buf, n);
     return got > 0 ? (long long)got : -1;
+}
+
+static BIO *tls_BIO_new_mem(void)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b != NULL)
+        BIO_set_mem_eof_return(b, -1);
+    return b;
 }
 
 static SSL *tls_SSL_new_mem(SSL_CTX *ctx, BIO *rbio, BIO *wbio, int server_side)
