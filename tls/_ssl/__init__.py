@@ -966,6 +966,7 @@ _WANT_READ_TEXT = f"The operation did not complete (read) ({_LOCATION})"
 _tls_ssl_read = lib.tls_ssl_read
 _tls_ssl_write = lib.tls_ssl_write
 _tls_SSL_new_mem = lib.tls_SSL_new_mem
+_tls_ssl_do_handshake = lib.tls_ssl_do_handshake
 _SSL_get_error = lib.SSL_get_error
 _ERR_peek_error = lib.ERR_peek_error
 
@@ -1197,19 +1198,20 @@ class _SSLSocket:
 
     # ---- the TLS operations
     def do_handshake(self):
+        # One crossing per attempt: tls_ssl_do_handshake gives 1 or -SSL_get_error().
         ssl = self._ssl
+        ret = _tls_ssl_do_handshake(ssl)
+        if self._in_foreign is None and self._out_foreign is None:
+            if ret == 1:
+                return
+            raise self._error(ret, -ret)
         try:
-            while True:
-                ret = lib.SSL_do_handshake(ssl)
-                if ret == 1:
-                    return
-                if (
-                    self._in_foreign is not None
-                    and lib.SSL_get_error(ssl, ret) == lib.SSL_ERROR_WANT_READ
-                    and self._pull()
-                ):
+            while ret != 1:
+                err = -ret
+                if err == _WANT_READ and self._in_foreign is not None and self._pull():
+                    ret = _tls_ssl_do_handshake(ssl)
                     continue
-                raise self._error(ret)
+                raise self._error(ret, err)
         finally:
             self._flush()
 

@@ -217,6 +217,8 @@ int SSL_CIPHER_get_auth_nid(const SSL_CIPHER *);
 long long tls_ssl_read(SSL *, void *, size_t);
 long long tls_ssl_write(SSL *, const void *, size_t);
 long long tls_bio_drain(BIO *, char *, int, int);
+/* tls_ssl_do_handshake: 1 when SSL_do_handshake completed, else -SSL_get_error(ret). */
+int tls_ssl_do_handshake(SSL *);
 /* tls_SSL_new_mem: SSL_new with two memory BIOs attached (a reference taken on each,
    one when they are the same BIO), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
    SSL_MODE_AUTO_RETRY, and the accept (server_side) or connect state.  NULL when
@@ -364,6 +366,15 @@ static long long tls_bio_drain(BIO *b, char *buf, int cap, int want)
         return -2 - (long long)n;
     got = BIO_read(b, buf, n);
     return got > 0 ? (long long)got : -1;
+}
+
+static int tls_ssl_do_handshake(SSL *s)
+{
+    int ret = SSL_do_handshake(s), err;
+    if (ret == 1)
+        return 1;
+    err = SSL_get_error(s, ret);
+    return -(err > 0 ? err : SSL_ERROR_SSL);
 }
 
 static BIO *tls_BIO_new_mem(void)
