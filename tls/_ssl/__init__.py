@@ -967,6 +967,7 @@ _tls_ssl_read = lib.tls_ssl_read
 _tls_ssl_write = lib.tls_ssl_write
 _tls_SSL_new_mem = lib.tls_SSL_new_mem
 _tls_ssl_do_handshake = lib.tls_ssl_do_handshake
+_tls_SSL_set_hostname = lib.tls_SSL_set_hostname
 _SSL_get_error = lib.SSL_get_error
 _ERR_peek_error = lib.ERR_peek_error
 
@@ -1100,26 +1101,9 @@ class _SSLSocket:
         if "\0" in hostname:
             raise ValueError("embedded null character")
         raw = hostname.encode("ascii")
-        ip = lib.a2i_IPADDRESS(raw)
-        if ip == ffi.NULL:
-            lib.ERR_clear_error()  # not an IP address: expected
-        try:
-            if ip == ffi.NULL and not lib.SSL_set_tlsext_host_name(self._ssl, raw):
-                raise _ssl_error_from_queue()
-            if self._context._check_hostname:
-                param = lib.SSL_get0_param(self._ssl)
-                if ip == ffi.NULL:
-                    ok = lib.X509_VERIFY_PARAM_set1_host(param, raw, len(raw))
-                else:
-                    s = ffi.cast("ASN1_STRING *", ip)
-                    ok = lib.X509_VERIFY_PARAM_set1_ip(
-                        param, lib.ASN1_STRING_get0_data(s), lib.ASN1_STRING_length(s)
-                    )
-                if not ok:
-                    raise _ssl_error_from_queue()
-        finally:
-            if ip != ffi.NULL:
-                lib.ASN1_OCTET_STRING_free(ip)
+        # One crossing: SNI and the name (or IP address) to verify, as CPython does it.
+        if not _tls_SSL_set_hostname(self._ssl, raw, 1 if self._context._check_hostname else 0):
+            raise _ssl_error_from_queue()
         self.server_hostname = hostname
 
     # ---- moving bytes to and from foreign BIO objects

@@ -217,6 +217,10 @@ int SSL_CIPHER_get_auth_nid(const SSL_CIPHER *);
 long long tls_ssl_read(SSL *, void *, size_t);
 long long tls_ssl_write(SSL *, const void *, size_t);
 long long tls_bio_drain(BIO *, char *, int, int);
+/* tls_SSL_set_hostname: what CPython's _ssl_configure_hostname does to the SSL: SNI and
+   (check != 0) the host name to verify, or for an IP address (a2i_IPADDRESS; its expected
+   failure is cleared) the IP to verify and no SNI.  1 on success, 0 on failure (queue). */
+int tls_SSL_set_hostname(SSL *, const char *, int);
 /* tls_ssl_do_handshake: 1 when SSL_do_handshake completed, else -SSL_get_error(ret). */
 int tls_ssl_do_handshake(SSL *);
 /* tls_SSL_new_mem: SSL_new with two memory BIOs attached (a reference taken on each,
@@ -366,6 +370,24 @@ static long long tls_bio_drain(BIO *b, char *buf, int cap, int want)
         return -2 - (long long)n;
     got = BIO_read(b, buf, n);
     return got > 0 ? (long long)got : -1;
+}
+
+static int tls_SSL_set_hostname(SSL *s, const char *name, int check)
+{
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(name);
+    int ok = 1;
+    if (ip == NULL) {
+        ERR_clear_error();
+        ok = SSL_set_tlsext_host_name(s, name) == 1;
+        if (ok && check)
+            ok = X509_VERIFY_PARAM_set1_host(SSL_get0_param(s), name, strlen(name)) == 1;
+    } else {
+        if (check)
+            ok = X509_VERIFY_PARAM_set1_ip(SSL_get0_param(s), ASN1_STRING_get0_data(ip),
+                                           (size_t)ASN1_STRING_length(ip)) == 1;
+        ASN1_OCTET_STRING_free(ip);
+    }
+    return ok;
 }
 
 static int tls_ssl_do_handshake(SSL *s)
