@@ -103,6 +103,47 @@ def test_hash_cases_measure_the_stdlib_and_ciphers_have_no_stdlib(quick_run):
             assert f"{aead}-encrypt-inplace-{size}" in names
 
 
+def test_tls_group_measures_handshakes_and_bulk_against_the_stdlib(quick_run):
+    # The quick run covers the tls group: every case has a measured stdlib figure
+    # (the same handshake/bulk over the stdlib's MemoryBIO pair), no cryptography
+    # column, and no C figure (there is no openssl speed for these operations).
+    _, record, _ = quick_run
+    tls_cases = {case["name"]: case for case in record["cases"] if case["group"] == "tls"}
+    assert set(tls_cases) == {"handshake-p256", "handshake-rsa2048", "bulk-16KiB", "bulk-1KiB"}
+    for case in tls_cases.values():
+        assert case["results"]["stdlib"]["status"] == "ok", case
+        assert case["results"]["cryptography"]["status"] == "n/a"
+        assert case["openssl"]["status"] == "n/a"
+    assert tls_cases["bulk-16KiB"]["size"] == 16 * 1024 and tls_cases["bulk-1KiB"]["size"] == 1024
+    judged = {v["case"] for v in record["targets"]}
+    assert {f"tls/{name}" for name in tls_cases} <= judged
+
+
+def test_tls_group_ops_complete_a_handshake_and_deliver_the_message():
+    from tls.bench import tls as tls_group
+
+    cases = {case.name: case for case in tls_group.cases()}
+    for name, case in cases.items():
+        for impl in ("tls", "stdlib"):
+            assert callable(case.impls[impl]), (name, impl, case.impls[impl])
+    for impl in ("tls", "stdlib"):
+        out = cases["handshake-p256"].check[impl]().decode()
+        assert out.startswith("TLSv1.3 TLSv1.3 TLS_"), out
+        assert cases["bulk-1KiB"].check[impl]() == bytes((i * 11 + 7) & 0xFF for i in range(1024))
+        assert len(cases["bulk-16KiB"].impls[impl]()) == 16 * 1024
+
+
+def test_tls_group_without_openssl_binary_is_unavailable_with_the_reason(monkeypatch):
+    from tls.bench import tls as tls_group
+
+    monkeypatch.setattr(tls_group.shutil, "which", lambda name: None)
+    for case in tls_group.cases():
+        for impl in ("tls", "stdlib"):
+            result = case.impls[impl]
+            assert isinstance(result, _core.Unavailable), (case.name, impl)
+            assert "openssl" in result.reason
+
+
 def test_cryptography_column_says_why_it_is_missing(quick_run):
     _, record, _ = quick_run
     try:

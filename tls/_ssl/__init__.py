@@ -132,16 +132,21 @@ _LOCATION = "_ssl.c:0"
 _INT_MAX = 2**31 - 1
 _KEEP_BIO_SCRATCH = 1 << 20  # MemoryBIO.read scratch buffers up to this size are kept
 # Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
-_BIO_ctrl_pending = lib.BIO_ctrl_pending
-_BIO_read = lib.BIO_read
 _BIO_write = lib.BIO_write
+_tls_bio_drain = lib.tls_bio_drain
+_tls_BIO_new_mem = lib.tls_BIO_new_mem
+_BIO_free = lib.BIO_free
 _from_buffer = ffi.from_buffer
 _sizeof = ffi.sizeof
-_buffer = ffi.buffer
+_unpack = ffi.unpack  # char[] -> bytes: cheaper than ffi.buffer(...)[:] on CPython
+
+
+# Scratch and read buffers are written by OpenSSL before being read: no zero-filling.
+_new_unzeroed = ffi.new_allocator(should_clear_after_alloc=False)
 
 
 def _new_chars(n):
-    return ffi.new("char[]", n)
+    return _new_unzeroed("char[]", n)
 
 
 _PASSWORD_CB = ffi.addressof(lib, "tls_pem_password_cb")
@@ -256,14 +261,13 @@ class MemoryBIO:
     __slots__ = ("_bio", "_eof_written", "_scratch", "_scratch_size", "__weakref__")
 
     def __init__(self):
-        bio = lib.BIO_new(lib.BIO_s_mem())
+        # An empty read means "no data yet" (retry), not EOF, until write_eof().
+        bio = _tls_BIO_new_mem()
         if bio == ffi.NULL:
             raise _ssl_error_from_queue("failed to allocate BIO")
-        # An empty read means "no data yet" (retry), not EOF, until write_eof().
-        lib.BIO_set_mem_eof_return(bio, -1)
-        self._bio = ffi.gc(bio, lib.BIO_free)
+        self._bio = ffi.gc(bio, _BIO_free)
         self._eof_written = False
-        self._scratch = None
+        self._scratch = ffi.NULL  # allocated by the first read() that needs it
         self._scratch_size = 0
 
     @property
@@ -280,31 +284,37 @@ class MemoryBIO:
         """Read up to ``size`` bytes (all when negative) from the memory BIO."""
         if size.__class__ is not int:
             size = operator.index(size)
-        bio = self._bio
-        avail = _BIO_ctrl_pending(bio)
-        if avail > _INT_MAX:
-            avail = _INT_MAX
-        n = size if 0 <= size < avail else avail
-        if n == 0:
+        if size > _INT_MAX:
+            size = _INT_MAX
+        # Hot path: one crossing (pending + BIO_read in tls_bio_drain) into a reused buffer.
+        got = _tls_bio_drain(self._bio, self._scratch, self._scratch_size, size)
+        if got > 0:
+            return _unpack(self._scratch, got)
+        if got == 0:
             return b""
-        buf = self._scratch
-        if buf is None or self._scratch_size < n:
-            buf = _new_chars(n if n > 16384 else 16384)
-            if n <= _KEEP_BIO_SCRATCH:
-                self._scratch = buf
-                self._scratch_size = _sizeof(buf)
-        got = _BIO_read(bio, buf, n)
+        if got == -1:
+            raise _ssl_error_from_queue("BIO_read failed")
+        need = -2 - got
+        buf = _new_chars(need if need > 4096 else 4096)
+        if need <= _KEEP_BIO_SCRATCH:
+            self._scratch = buf
+            self._scratch_size = _sizeof(buf)
+        got = _tls_bio_drain(self._bio, buf, _sizeof(buf), size)
         if got <= 0:
             raise _ssl_error_from_queue("BIO_read failed")
-        return _buffer(buf, got)[:]
+        return _unpack(buf, got)
 
     def write(self, b):
         """Write the bytes-like ``b`` into the memory BIO; returns the count written."""
-        try:
-            data = _from_buffer(b)
-        except TypeError:
-            raise TypeError(f"a bytes-like object is required, not '{type(b).__name__}'") from None
-        n = _sizeof(data)
+        if b.__class__ is bytes:  # passed as is: no from_buffer
+            data = b
+            n = len(b)
+        else:
+            try:
+                data = _from_buffer(b)
+            except TypeError:
+                raise TypeError(f"a bytes-like object is required, not '{type(b).__name__}'") from None
+            n = _sizeof(data)
         if n > _INT_MAX:
             raise OverflowError(f"string longer than {_INT_MAX} bytes")
         if self._eof_written:
@@ -963,8 +973,11 @@ _WRITE_PIECE = 1 << 20  # largest SSL_write_ex when records go to a foreign outg
 _WANT_READ = lib.SSL_ERROR_WANT_READ
 _WANT_READ_TEXT = f"The operation did not complete (read) ({_LOCATION})"
 # Bound once: on CPython a module global is cheaper than an attribute of ``lib``.
-_SSL_read_ex = lib.SSL_read_ex
-_SSL_write_ex = lib.SSL_write_ex
+_tls_ssl_read = lib.tls_ssl_read
+_tls_ssl_write = lib.tls_ssl_write
+_tls_SSL_new_mem = lib.tls_SSL_new_mem
+_tls_ssl_do_handshake = lib.tls_ssl_do_handshake
+_tls_SSL_set_hostname = lib.tls_SSL_set_hostname
 _SSL_get_error = lib.SSL_get_error
 _ERR_peek_error = lib.ERR_peek_error
 
@@ -977,7 +990,7 @@ class _SSLSocket:
         "_context",
         "_server_side",
         "server_hostname",
-        "owner",
+        "_owner_ref",
         "_in_foreign",
         "_out_foreign",
         "_rbio",
@@ -986,7 +999,6 @@ class _SSLSocket:
         "_xfer",
         "_readbuf",
         "_readbuf_size",
-        "_count",
         "_shutdown_seen_zero",
         "_handle",
         "__weakref__",
@@ -998,35 +1010,54 @@ class _SSLSocket:
             raise _plain_ssl_error("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
         if not server_side and protocol == PROTOCOL_TLS_SERVER:
             raise _plain_ssl_error("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
-        for name, bio in (("incoming", incoming), ("outgoing", outgoing)):
-            if not isinstance(bio, MemoryBIO) and not (hasattr(bio, "read") and hasattr(bio, "write")):
-                raise TypeError(f"{name} must be a MemoryBIO-like object, not {type(bio).__name__}")
-        ssl = lib.SSL_new(context._ctx)
-        if ssl == ffi.NULL:
-            raise _ssl_error_from_queue("failed to allocate SSL object")
-        # size: what an SSL with its record buffers holds, so PyPy's GC sees it
-        self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
         self._context = context
         self._server_side = bool(server_side)
         self.server_hostname = None
-        self.owner = owner
+        # A weak reference, as CPython keeps it: SSLObject <-> _SSLSocket is no cycle, so
+        # both (and the SSL with its buffers) go as soon as the SSLObject does.
+        self._owner_ref = None if owner is None else weakref.ref(owner)
         self._in_eof = False
         self._xfer = None
         self._readbuf = None
         self._readbuf_size = 0
-        self._count = ffi.new("size_t *")
         self._shutdown_seen_zero = False
         self._handle = None
-        self._in_foreign, self._rbio = self._attach(incoming)
-        try:
-            self._out_foreign, self._wbio = self._attach(outgoing)
-        except BaseException:
-            lib.BIO_free(self._rbio)
-            raise
-        lib.SSL_set_bio(ssl, self._rbio, self._wbio)
-        if self._rbio == self._wbio:
-            lib.BIO_free(self._wbio)  # one MemoryBIO for both ends: SSL_set_bio took one reference
-        lib.SSL_set_mode(ssl, lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | lib.SSL_MODE_AUTO_RETRY)
+        if (
+            incoming.__class__ is MemoryBIO
+            and outgoing.__class__ is MemoryBIO
+            and incoming._bio is not None
+            and outgoing._bio is not None
+        ):
+            # Hot path (handshakes/s): both ends are our MemoryBIOs; one crossing makes the
+            # SSL with both BIOs attached, its mode and its connect/accept state.
+            rbio, wbio = incoming._bio, outgoing._bio
+            ssl = _tls_SSL_new_mem(context._ctx, rbio, wbio, 1 if server_side else 0)
+            if ssl == ffi.NULL:
+                raise _ssl_error_from_queue("failed to allocate SSL object")
+            # size: what an SSL with its record buffers holds, so PyPy's GC sees it
+            self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+            self._in_foreign = self._out_foreign = None
+            self._rbio, self._wbio = rbio, wbio
+            state_set = True
+        else:
+            for name, bio in (("incoming", incoming), ("outgoing", outgoing)):
+                if not isinstance(bio, MemoryBIO) and not (hasattr(bio, "read") and hasattr(bio, "write")):
+                    raise TypeError(f"{name} must be a MemoryBIO-like object, not {type(bio).__name__}")
+            ssl = lib.SSL_new(context._ctx)
+            if ssl == ffi.NULL:
+                raise _ssl_error_from_queue("failed to allocate SSL object")
+            self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+            self._in_foreign, self._rbio = self._attach(incoming)
+            try:
+                self._out_foreign, self._wbio = self._attach(outgoing)
+            except BaseException:
+                lib.BIO_free(self._rbio)
+                raise
+            lib.SSL_set_bio(ssl, self._rbio, self._wbio)
+            if self._rbio == self._wbio:
+                lib.BIO_free(self._wbio)  # one MemoryBIO for both ends: SSL_set_bio took one reference
+            lib.SSL_set_mode(ssl, lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | lib.SSL_MODE_AUTO_RETRY)
+            state_set = False
         if context._post_handshake_auth:
             if server_side:
                 # Only servers that verify get SSL_VERIFY_POST_HANDSHAKE (bpo-37428).
@@ -1043,9 +1074,20 @@ class _SSLSocket:
             # no cycle through the handle).
             self._handle = ffi.new_handle(weakref.ref(self))
             lib.SSL_set_app_data(ssl, self._handle)
-            lib.SSL_set_accept_state(ssl)
-        else:
-            lib.SSL_set_connect_state(ssl)
+        if not state_set:
+            if server_side:
+                lib.SSL_set_accept_state(ssl)
+            else:
+                lib.SSL_set_connect_state(ssl)
+
+    @property
+    def owner(self):
+        ref = self._owner_ref
+        return None if ref is None else ref()
+
+    @owner.setter
+    def owner(self, value):
+        self._owner_ref = None if value is None else weakref.ref(value)
 
     @staticmethod
     def _attach(bio):
@@ -1069,26 +1111,9 @@ class _SSLSocket:
         if "\0" in hostname:
             raise ValueError("embedded null character")
         raw = hostname.encode("ascii")
-        ip = lib.a2i_IPADDRESS(raw)
-        if ip == ffi.NULL:
-            consume_errors()  # not an IP address: expected
-        try:
-            if ip == ffi.NULL and not lib.SSL_set_tlsext_host_name(self._ssl, raw):
-                raise _ssl_error_from_queue()
-            if self._context._check_hostname:
-                param = lib.SSL_get0_param(self._ssl)
-                if ip == ffi.NULL:
-                    ok = lib.X509_VERIFY_PARAM_set1_host(param, raw, len(raw))
-                else:
-                    s = ffi.cast("ASN1_STRING *", ip)
-                    ok = lib.X509_VERIFY_PARAM_set1_ip(
-                        param, lib.ASN1_STRING_get0_data(s), lib.ASN1_STRING_length(s)
-                    )
-                if not ok:
-                    raise _ssl_error_from_queue()
-        finally:
-            if ip != ffi.NULL:
-                lib.ASN1_OCTET_STRING_free(ip)
+        # One crossing: SNI and the name (or IP address) to verify, as CPython does it.
+        if not _tls_SSL_set_hostname(self._ssl, raw, 1 if self._context._check_hostname else 0):
+            raise _ssl_error_from_queue()
         self.server_hostname = hostname
 
     # ---- moving bytes to and from foreign BIO objects
@@ -1167,26 +1192,26 @@ class _SSLSocket:
 
     # ---- the TLS operations
     def do_handshake(self):
+        # One crossing per attempt: tls_ssl_do_handshake gives 1 or -SSL_get_error().
         ssl = self._ssl
+        ret = _tls_ssl_do_handshake(ssl)
+        if self._in_foreign is None and self._out_foreign is None:
+            if ret == 1:
+                return
+            raise self._error(ret, -ret)
         try:
-            while True:
-                ret = lib.SSL_do_handshake(ssl)
-                if ret == 1:
-                    return
-                if (
-                    self._in_foreign is not None
-                    and lib.SSL_get_error(ssl, ret) == lib.SSL_ERROR_WANT_READ
-                    and self._pull()
-                ):
+            while ret != 1:
+                err = -ret
+                if err == _WANT_READ and self._in_foreign is not None and self._pull():
+                    ret = _tls_ssl_do_handshake(ssl)
                     continue
-                raise self._error(ret)
+                raise self._error(ret, err)
         finally:
             self._flush()
 
     def read(self, len=1024, buffer=None):
-        # Hot path: one SSL_read_ex into the caller's buffer or a reused one.
-        ssl = self._ssl
-        count = self._count
+        # Hot path: one crossing (tls_ssl_read: SSL_read_ex + SSL_get_error on failure)
+        # into the caller's buffer or a reused one.
         if buffer is not None:
             try:
                 dest = _from_buffer(buffer, require_writable=True)
@@ -1199,36 +1224,39 @@ class _SSLSocket:
                 len = size
             if len == 0:
                 return 0
-            if _SSL_read_ex(ssl, dest, len, count):
+            got = _tls_ssl_read(self._ssl, dest, len)
+            if got >= 0:
                 if self._out_foreign is not None:
                     self._flush()
-                return count[0]
-        else:
-            if len <= 0:
-                if len < 0:
-                    raise ValueError("size should not be negative")
-                return b""
+                return got
+            return self._read_slow(dest, len, True, -got)
+        if len > self._readbuf_size:
+            dest = _new_chars(len)
+            if len <= _KEEP_READ_BUFFER:
+                self._readbuf = dest
+                self._readbuf_size = len
+        elif len > 0:
             dest = self._readbuf
-            if dest is None or len > self._readbuf_size:
-                dest = _new_chars(len)
-                if len <= _KEEP_READ_BUFFER:
-                    self._readbuf = dest
-                    self._readbuf_size = len
-            if _SSL_read_ex(ssl, dest, len, count):
-                if self._out_foreign is not None:
-                    self._flush()
-                return _buffer(dest, count[0])[:]
-        return self._read_slow(dest, len, buffer is not None)
+        else:
+            if len < 0:
+                raise ValueError("size should not be negative")
+            return b""
+        got = _tls_ssl_read(self._ssl, dest, len)
+        if got >= 0:
+            if self._out_foreign is not None:
+                self._flush()
+            return _unpack(dest, got)
+        return self._read_slow(dest, len, False, -got)
 
-    def _read_slow(self, dest, len, into):
+    def _read_slow(self, dest, len, into, err):
         ssl = self._ssl
-        count = self._count
         try:
             while True:
-                err = _SSL_get_error(ssl, 0)
                 if err == _WANT_READ and self._in_foreign is not None and self._pull():
-                    if _SSL_read_ex(ssl, dest, len, count):
-                        return count[0] if into else _buffer(dest, count[0])[:]
+                    got = _tls_ssl_read(ssl, dest, len)
+                    if got >= 0:
+                        return got if into else _unpack(dest, got)
+                    err = -got
                     continue
                 if (
                     err == lib.SSL_ERROR_ZERO_RETURN
@@ -1242,29 +1270,33 @@ class _SSLSocket:
                 self._flush()
 
     def write(self, data):
-        try:
-            src = _from_buffer(data)
-        except TypeError:
-            raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
-        count = self._count
-        size = _sizeof(src)
-        if self._out_foreign is not None and size > _WRITE_PIECE:
-            return self._write_pieces(src, size)
-        if _SSL_write_ex(self._ssl, src, size, count):
+        if data.__class__ is bytes:  # passed as is: no from_buffer
+            src = data
+            size = len(data)
+        else:
+            try:
+                src = _from_buffer(data)
+            except TypeError:
+                raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
+            size = _sizeof(src)
+        if size > _WRITE_PIECE and self._out_foreign is not None:
+            return self._write_pieces(_from_buffer(src) if src is data else src, size)
+        written = _tls_ssl_write(self._ssl, src, size)
+        if written >= 0:
             if self._out_foreign is not None:
                 self._flush()
-            return count[0]
-        return self._write_slow(src, size)
+            return written
+        return self._write_slow(src, size, -written)
 
     def _write_pieces(self, src, size):
         """Large writes to a foreign outgoing BIO: records are moved out piece by
         piece, so the private memory BIO never holds more than one piece."""
         done = 0
-        count = self._count
         ssl = self._ssl
         while done < size:
             n = min(size - done, _WRITE_PIECE)
-            if _SSL_write_ex(ssl, src + done, n, count):
+            written = _tls_ssl_write(ssl, src + done, n)
+            if written >= 0:
                 self._flush()
             elif done:
                 # Part went out already: report it (the caller resends the rest);
@@ -1272,19 +1304,19 @@ class _SSLSocket:
                 consume_errors()
                 return done
             else:
-                self._write_slow(src, n)
-            done += count[0]
+                written = self._write_slow(src, n, -written)
+            done += written
         return done
 
-    def _write_slow(self, src, size):
+    def _write_slow(self, src, size, err):
         ssl = self._ssl
-        count = self._count
         try:
             while True:
-                err = _SSL_get_error(ssl, 0)
                 if err == _WANT_READ and self._in_foreign is not None and self._pull():
-                    if _SSL_write_ex(ssl, src, size, count):
-                        return count[0]
+                    written = _tls_ssl_write(ssl, src, size)
+                    if written >= 0:
+                        return written
+                    err = -written
                     continue
                 raise self._error(0, err)
         finally:

@@ -25,6 +25,7 @@ from tls.bench._openssl_speed import OpenSSLSpeed
 GROUPS = {
     "hashes": "tls.bench.hashes",
     "ciphers": "tls.bench.ciphers",
+    "tls": "tls.bench.tls",
 }
 
 DEFAULTS = {  # (warm-up per implementation, timed seconds per implementation, repetitions)

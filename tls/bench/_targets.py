@@ -52,6 +52,8 @@ _HMAC_64 = ["hashes/hmac-sha256-*-64B"]
 # rows, and decrypt_into with separate buffers (decryption cannot repeat in place).
 _AEAD_VS_C_1MIB = ["ciphers/*-encrypt-inplace-1MiB", "ciphers/*-decrypt-1MiB"]
 _AEAD_VS_C_BIG = ["ciphers/*-encrypt-inplace-16KiB", "ciphers/*-decrypt-16KiB"] + _AEAD_VS_C_1MIB
+_TLS_HANDSHAKES = ["tls/handshake-*"]
+_TLS_BULK = ["tls/bulk-*"]
 
 TARGETS = (
     # issue 2: hashing family
@@ -70,6 +72,11 @@ TARGETS = (
     Target(6, "PyPy", ["hashes/*-1MiB"] + _AEAD_VS_C_BIG, "openssl", 0.8),
     Target(6, "CPython", ["ciphers/*-64B"], "cryptography", 0.8),
     Target(6, "CPython", ["hashes/*-1MiB"] + _AEAD_VS_C_1MIB, "openssl", 0.95),
+    # issues 4 and 6: TLS over MemoryBIO pairs
+    Target(4, None, _TLS_HANDSHAKES, "stdlib", 1.0),
+    Target(4, "CPython", _TLS_BULK, "stdlib", 1.0),
+    Target(4, "PyPy", _TLS_BULK, "stdlib", 1.6),
+    Target(4, "PyPy", _TLS_BULK, "stdlib", 0.9, versus_on="CPython"),
 )
 
 

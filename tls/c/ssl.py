@@ -3,6 +3,7 @@
 INCLUDES = """
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
+#include <limits.h> /* INT_MAX in tls_bio_drain */
 """
 
 TYPES = """
@@ -206,6 +207,30 @@ int SSL_CIPHER_get_cipher_nid(const SSL_CIPHER *);
 int SSL_CIPHER_get_digest_nid(const SSL_CIPHER *);
 int SSL_CIPHER_get_kx_nid(const SSL_CIPHER *);
 int SSL_CIPHER_get_auth_nid(const SSL_CIPHER *);
+
+/* ---- I/O hot paths (tls._ssl SSLObject.read/write, MemoryBIO.read): one crossing per call.
+   tls_ssl_read/tls_ssl_write: SSL_read_ex/SSL_write_ex; the count on success (>= 0),
+   otherwise -SSL_get_error() (always < 0), classified right after the failing call.
+   tls_bio_drain: read what a memory BIO holds (at most want bytes when want >= 0) into
+   buf (cap bytes); the count read, 0 when it holds nothing, -1 when BIO_read failed,
+   -2 - needed when buf is too small (nothing read). */
+long long tls_ssl_read(SSL *, void *, size_t);
+long long tls_ssl_write(SSL *, const void *, size_t);
+long long tls_bio_drain(BIO *, char *, int, int);
+/* tls_SSL_set_hostname: what CPython's _ssl_configure_hostname does to the SSL: SNI and
+   (check != 0) the host name to verify, or for an IP address (a2i_IPADDRESS; its expected
+   failure is cleared) the IP to verify and no SNI.  1 on success, 0 on failure (queue). */
+int tls_SSL_set_hostname(SSL *, const char *, int);
+/* tls_ssl_do_handshake: 1 when SSL_do_handshake completed, else -SSL_get_error(ret). */
+int tls_ssl_do_handshake(SSL *);
+/* tls_SSL_new_mem: SSL_new with two memory BIOs attached (a reference taken on each,
+   one when they are the same BIO), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+   SSL_MODE_AUTO_RETRY, and the accept (server_side) or connect state.  NULL when
+   SSL_new or BIO_up_ref fails (the error queue says why; nothing leaks). */
+SSL *tls_SSL_new_mem(SSL_CTX *, BIO *, BIO *, int);
+/* tls_BIO_new_mem: a memory BIO whose empty read means "retry" (BIO_set_mem_eof_return -1),
+   as MemoryBIO wants it; NULL when BIO_new fails. */
+BIO *tls_BIO_new_mem(void);
 """
 
 CUSTOMIZATIONS = """
@@ -310,5 +335,98 @@ static int tls_alpn_select_cb(SSL *s, const unsigned char **out, unsigned char *
 static void tls_SSL_CTX_set_alpn_select(SSL_CTX *ctx, tls_alpn_protocols *p)
 {
     SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select_cb, p);
+}
+/* ---- I/O hot paths (see the declarations) */
+static long long tls_ssl_read(SSL *s, void *buf, size_t n)
+{
+    size_t got = 0;
+    int err;
+    if (SSL_read_ex(s, buf, n, &got) == 1)
+        return (long long)got;
+    err = SSL_get_error(s, 0);
+    return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static long long tls_ssl_write(SSL *s, const void *buf, size_t n)
+{
+    size_t done = 0;
+    int err;
+    if (SSL_write_ex(s, buf, n, &done) == 1)
+        return (long long)done;
+    err = SSL_get_error(s, 0);
+    return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static long long tls_bio_drain(BIO *b, char *buf, int cap, int want)
+{
+    size_t pending = BIO_ctrl_pending(b);
+    int n, got;
+    n = pending > (size_t)INT_MAX ? INT_MAX : (int)pending;
+    if (want >= 0 && want < n)
+        n = want;
+    if (n == 0)
+        return 0;
+    if (n > cap)
+        return -2 - (long long)n;
+    got = BIO_read(b, buf, n);
+    return got > 0 ? (long long)got : -1;
+}
+
+static int tls_SSL_set_hostname(SSL *s, const char *name, int check)
+{
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(name);
+    int ok = 1;
+    if (ip == NULL) {
+        ERR_clear_error();
+        ok = SSL_set_tlsext_host_name(s, name) == 1;
+        if (ok && check)
+            ok = X509_VERIFY_PARAM_set1_host(SSL_get0_param(s), name, strlen(name)) == 1;
+    } else {
+        if (check)
+            ok = X509_VERIFY_PARAM_set1_ip(SSL_get0_param(s), ASN1_STRING_get0_data(ip),
+                                           (size_t)ASN1_STRING_length(ip)) == 1;
+        ASN1_OCTET_STRING_free(ip);
+    }
+    return ok;
+}
+
+static int tls_ssl_do_handshake(SSL *s)
+{
+    int ret = SSL_do_handshake(s), err;
+    if (ret == 1)
+        return 1;
+    err = SSL_get_error(s, ret);
+    return -(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static BIO *tls_BIO_new_mem(void)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b != NULL)
+        BIO_set_mem_eof_return(b, -1);
+    return b;
+}
+
+static SSL *tls_SSL_new_mem(SSL_CTX *ctx, BIO *rbio, BIO *wbio, int server_side)
+{
+    SSL *s = SSL_new(ctx);
+    if (s == NULL)
+        return NULL;
+    if (BIO_up_ref(rbio) != 1) {
+        SSL_free(s);
+        return NULL;
+    }
+    if (wbio != rbio && BIO_up_ref(wbio) != 1) {
+        BIO_free(rbio);
+        SSL_free(s);
+        return NULL;
+    }
+    SSL_set_bio(s, rbio, wbio);
+    SSL_set_mode(s, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
+    if (server_side)
+        SSL_set_accept_state(s);
+    else
+        SSL_set_connect_state(s);
+    return s;
 }
 """
