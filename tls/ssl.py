@@ -197,62 +197,102 @@ DefaultVerifyPaths = namedtuple(
 
 
 def get_default_verify_paths():
-    """Return paths to default cafile and capath."""
-    parts = _ssl.get_default_verify_paths()
+    """Where OpenSSL looks for trusted certificates: a ``DefaultVerifyPaths``.
 
-    # environment vars shadow paths
-    cafile = os.environ.get(parts[0], parts[1])
-    capath = os.environ.get(parts[2], parts[3])
-
+    ``cafile``/``capath`` are the effective locations (an ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` setting wins over the compiled-in default), or None when
+    they do not exist; the other four fields are OpenSSL's raw values.
+    """
+    raw = _ssl.get_default_verify_paths()
+    file_env, default_file, dir_env, default_dir = raw
+    cafile = os.environ.get(file_env, default_file)
+    capath = os.environ.get(dir_env, default_dir)
     return DefaultVerifyPaths(
-        cafile if os.path.isfile(cafile) else None, capath if os.path.isdir(capath) else None, *parts
+        cafile if os.path.isfile(cafile) else None,
+        capath if os.path.isdir(capath) else None,
+        *raw,
     )
 
 
-def cert_time_to_seconds(cert_time):
-    """Return the time in seconds since the Epoch, given the timestring
-    representing the "notBefore" or "notAfter" date from a certificate
-    in ``"%b %d %H:%M:%S %Y %Z"`` strptime format (C locale).
-    """
-    from calendar import timegm
-    from time import strptime
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_CERT_TIME_REST = " %d %H:%M:%S %Y GMT"  # after the month, which is parsed by hand (C locale)
 
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-    time_format = " %d %H:%M:%S %Y GMT"  # NOTE: no month, fixed GMT
-    try:
-        month_number = months.index(cert_time[:3].title()) + 1
-    except ValueError:
-        raise ValueError(f'time data {cert_time!r} does not match format "%b{time_format}"') from None
-    tt = strptime(cert_time[3:], time_format)
-    return timegm((tt[0], month_number) + tt[2:6])
+
+def cert_time_to_seconds(cert_time):
+    """Seconds since the Epoch for a certificate time such as ``"May  9 00:00:00 2027 GMT"``
+    (the ``notBefore``/``notAfter`` strings of ``getpeercert()``)."""
+    import calendar
+    import time
+
+    month = cert_time[:3].title()
+    if month not in _MONTHS:
+        raise ValueError(f'time data {cert_time!r} does not match format "%b{_CERT_TIME_REST}"')
+    parsed = time.strptime(cert_time[3:], _CERT_TIME_REST)
+    year, _, day, hour, minute, second = parsed[:6]
+    return calendar.timegm((year, _MONTHS.index(month) + 1, day, hour, minute, second))
 
 
 def DER_cert_to_PEM_cert(der_cert_bytes):
-    """Takes a certificate in binary DER format and returns the
-    PEM version of it as a string."""
-    f = str(base64.standard_b64encode(der_cert_bytes), "ASCII", "strict")
-    ss = [PEM_HEADER]
-    ss += [f[i : i + 64] for i in range(0, len(f), 64)]
-    ss.append(PEM_FOOTER + "\n")
-    return "\n".join(ss)
+    """The PEM text (64-column base64 between the CERTIFICATE markers) of a DER certificate."""
+    encoded = base64.standard_b64encode(der_cert_bytes).decode("ascii")
+    lines = [encoded[start : start + 64] for start in range(0, len(encoded), 64)]
+    return "\n".join([PEM_HEADER, *lines, PEM_FOOTER]) + "\n"
 
 
 def PEM_cert_to_DER_cert(pem_cert_string):
-    """Takes a certificate in ASCII PEM format and returns the
-    DER-encoded version of it as a byte sequence"""
+    """The DER bytes of one PEM certificate."""
     if not pem_cert_string.startswith(PEM_HEADER):
         raise ValueError(f"Invalid PEM encoding; must start with {PEM_HEADER}")
-    if not pem_cert_string.strip().endswith(PEM_FOOTER):
+    text = pem_cert_string.strip()
+    if not text.endswith(PEM_FOOTER):
         raise ValueError(f"Invalid PEM encoding; must end with {PEM_FOOTER}")
-    d = pem_cert_string.strip()[len(PEM_HEADER) : -len(PEM_FOOTER)]
-    return base64.decodebytes(d.encode("ASCII", "strict"))
+    return base64.decodebytes(text[len(PEM_HEADER) : -len(PEM_FOOTER)].encode("ascii"))
+
+
+def _length_prefixed(protocols, kind):
+    """ALPN/NPN wire form: each protocol name as one length byte and its ASCII bytes."""
+    wire = bytearray()
+    for protocol in protocols:
+        name = bytes(protocol, "ascii")
+        if not 0 < len(name) <= 255:
+            raise SSLError(f"{kind} protocols must be 1 to 255 in length")
+        wire.append(len(name))
+        wire += name
+    return wire
+
+
+def _enum_property(name, enum, on_set=None):
+    """A property of the engine's ``name`` seen through ``enum`` (values outside it pass as ints)."""
+    engine = getattr(_SSLContext, name)
+
+    def get(self):
+        value = engine.__get__(self)
+        try:
+            return enum(value)
+        except ValueError:
+            return value
+
+    def set_(self, value):
+        if on_set is not None:
+            on_set(self, value)
+        engine.__set__(self, value)
+
+    return property(get, set_)
+
+
+def _allow_sslv3_minimum(context, value):
+    # A minimum of SSLv3 only means something with OP_NO_SSLv3 cleared, as in CPython.
+    if value == TLSVersion.SSLv3:
+        context.options &= ~Options.OP_NO_SSLv3
 
 
 class SSLContext(_SSLContext):
-    """An SSLContext holds various SSL-related configuration options and data,
-    such as certificates and possibly a private key."""
+    """Settings shared by TLS connections: protocol, verification, certificates, keys, ALPN...
 
-    sslobject_class = None  # set below, once SSLObject exists
+    ``wrap_bio`` makes an ``SSLObject`` (class ``sslobject_class``) that uses them.
+    """
+
+    sslobject_class = None  # SSLObject, once it is defined below
 
     def __new__(cls, protocol=None, *args, **kwargs):
         if protocol is None:
@@ -266,22 +306,21 @@ class SSLContext(_SSLContext):
             protocol = PROTOCOL_TLS
         return _SSLContext.__new__(cls, protocol)
 
-    def _encode_hostname(self, hostname):
+    @staticmethod
+    def _ascii_hostname(hostname):
+        """A server name as the engine takes it: IDNA A-labels, ASCII text."""
         if hostname is None:
             return None
-        elif isinstance(hostname, str):
+        if isinstance(hostname, str):
             return hostname.encode("idna").decode("ascii")
-        else:
-            return hostname.decode("ascii")
+        return hostname.decode("ascii")
 
     def wrap_bio(self, incoming, outgoing, server_side=False, server_hostname=None, session=None):
-        # Need to encode server_hostname here because _wrap_bio() can only
-        # handle ASCII str.
         return self.sslobject_class._create(
             incoming,
             outgoing,
             server_side=server_side,
-            server_hostname=self._encode_hostname(server_hostname),
+            server_hostname=self._ascii_hostname(server_hostname),
             session=session,
             context=self,
         )
@@ -289,108 +328,50 @@ class SSLContext(_SSLContext):
     def set_servername_callback(self, server_name_callback):
         if server_name_callback is None:
             self.sni_callback = None
-        else:
-            if not callable(server_name_callback):
-                raise TypeError("not a callable object")
+            return
+        if not callable(server_name_callback):
+            raise TypeError("not a callable object")
 
-            @functools.wraps(server_name_callback)
-            def shim_cb(sslobj, servername, sslctx):
-                servername = self._encode_hostname(servername)
-                return server_name_callback(sslobj, servername, sslctx)
+        @functools.wraps(server_name_callback)
+        def with_ascii_name(sslobj, servername, sslctx):
+            return server_name_callback(sslobj, self._ascii_hostname(servername), sslctx)
 
-            self.sni_callback = shim_cb
+        self.sni_callback = with_ascii_name
 
     def set_npn_protocols(self, npn_protocols):
         import warnings
 
         warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
-        protos = bytearray()
-        for protocol in npn_protocols:
-            b = bytes(protocol, "ascii")
-            if len(b) == 0 or len(b) > 255:
-                raise SSLError("NPN protocols must be 1 to 255 in length")
-            protos.append(len(b))
-            protos.extend(b)
-
-        # As CPython 3.11 built without NPN (HAS_NPN is False): the engine has no
-        # _set_npn_protocols, so this ends in AttributeError, exactly like the stdlib.
-        self._set_npn_protocols(protos)
+        wire = _length_prefixed(npn_protocols, "NPN")
+        # Like a CPython 3.11 whose OpenSSL lacks NPN (HAS_NPN is False): the engine has no
+        # _set_npn_protocols, so this ends in the same AttributeError as the stdlib.
+        self._set_npn_protocols(wire)
 
     def set_alpn_protocols(self, alpn_protocols):
-        protos = bytearray()
-        for protocol in alpn_protocols:
-            b = bytes(protocol, "ascii")
-            if len(b) == 0 or len(b) > 255:
-                raise SSLError("ALPN protocols must be 1 to 255 in length")
-            protos.append(len(b))
-            protos.extend(b)
-        self._set_alpn_protocols(protos)
+        self._set_alpn_protocols(_length_prefixed(alpn_protocols, "ALPN"))
 
     def load_default_certs(self, purpose=Purpose.SERVER_AUTH):
         if not isinstance(purpose, _ASN1Object):
             raise TypeError(purpose)
         self.set_default_verify_paths()
 
-    @property
-    def options(self):
-        return Options(super().options)
-
-    @options.setter
-    def options(self, value):
-        super(SSLContext, SSLContext).options.__set__(self, value)
-
-    @property
-    def verify_flags(self):
-        return VerifyFlags(super().verify_flags)
-
-    @verify_flags.setter
-    def verify_flags(self, value):
-        super(SSLContext, SSLContext).verify_flags.__set__(self, value)
-
-    @property
-    def verify_mode(self):
-        value = super().verify_mode
-        try:
-            return VerifyMode(value)
-        except ValueError:
-            return value
-
-    @verify_mode.setter
-    def verify_mode(self, value):
-        super(SSLContext, SSLContext).verify_mode.__set__(self, value)
-
-    @property
-    def minimum_version(self):
-        return TLSVersion(super().minimum_version)
-
-    @minimum_version.setter
-    def minimum_version(self, value):
-        if value == TLSVersion.SSLv3:
-            self.options &= ~Options.OP_NO_SSLv3
-        super(SSLContext, SSLContext).minimum_version.__set__(self, value)
-
-    @property
-    def maximum_version(self):
-        return TLSVersion(super().maximum_version)
-
-    @maximum_version.setter
-    def maximum_version(self, value):
-        super(SSLContext, SSLContext).maximum_version.__set__(self, value)
+    options = _enum_property("options", Options)
+    verify_flags = _enum_property("verify_flags", VerifyFlags)
+    verify_mode = _enum_property("verify_mode", VerifyMode)
+    minimum_version = _enum_property("minimum_version", TLSVersion, on_set=_allow_sslv3_minimum)
+    maximum_version = _enum_property("maximum_version", TLSVersion)
 
     @property
     def protocol(self):
-        return _SSLMethod(super().protocol)
+        return _SSLMethod(_SSLContext.protocol.__get__(self))
 
 
 class SSLObject:
-    """This class implements an interface on top of a low-level SSL object as
-    implemented by OpenSSL. This object captures the state of an SSL connection
-    but does not provide any network IO itself. IO needs to be performed
-    through separate "BIO" objects which are OpenSSL's IO abstraction layer.
+    """One TLS connection with no I/O of its own (sans-IO), made by ``SSLContext.wrap_bio``.
 
-    This class does not have a public constructor. Instances are returned by
-    ``SSLContext.wrap_bio``. This class is typically used by framework authors
-    that want to implement asynchronous IO for SSL through memory buffers.
+    Records go out through the ``outgoing`` MemoryBIO and come in through
+    ``incoming``; whoever drives the object (asyncio, a socket loop, a test)
+    moves those bytes.  ``SSLWantReadError`` means: feed ``incoming``, then retry.
     """
 
     def __init__(self, *args, **kwargs):
@@ -415,7 +396,7 @@ class SSLObject:
 
     @property
     def context(self):
-        """The SSLContext that is currently in use."""
+        """The context in force; a server may switch it (e.g. from an SNI callback)."""
         return self._sslobj.context
 
     @context.setter
@@ -424,7 +405,7 @@ class SSLObject:
 
     @property
     def session(self):
-        """The SSLSession for client socket."""
+        """The session to resume (set before the handshake) or the one negotiated."""
         return self._sslobj.session
 
     @session.setter
@@ -433,114 +414,83 @@ class SSLObject:
 
     @property
     def session_reused(self):
-        """Was the client session reused during handshake"""
+        """True when the handshake resumed a session."""
         return self._sslobj.session_reused()
 
     @property
     def server_side(self):
-        """Whether this is a server-side socket."""
+        """True for the server end of the connection."""
         return self._sslobj.server_side
 
     @property
     def server_hostname(self):
-        """The currently set server hostname (for SNI), or ``None`` if no
-        server hostname is set."""
+        """The name sent as SNI and checked against the certificate (None if unset)."""
         return self._sslobj.server_hostname
 
     def read(self, len=1024, buffer=None):
-        """Read up to 'len' bytes from the SSL object and return them.
-
-        If 'buffer' is provided, read into this buffer and return the number of
-        bytes read.
-        """
+        """Up to ``len`` bytes of application data; with ``buffer``, fill it and return the count."""
         if buffer is not None:
             return self._sslobj.read(len, buffer)
         return self._sslobj.read(len)
 
     def write(self, data):
-        """Write 'data' to the SSL object and return the number of bytes
-        written.
-
-        The 'data' argument must support the buffer interface.
-        """
+        """Encrypt ``data`` (any buffer) into ``outgoing``; returns the number of bytes taken."""
         return self._sslobj.write(data)
 
     def getpeercert(self, binary_form=False):
-        """Returns a formatted version of the data in the certificate provided
-        by the other end of the SSL channel.
-
-        Return None if no certificate was provided, {} if a certificate was
-        provided, but not validated.
-        """
+        """The peer's certificate: a dict in CPython's shape ({} when it was not verified),
+        its DER bytes with ``binary_form=True``, or None when the peer sent none."""
         return self._sslobj.getpeercert(binary_form)
 
     def get_verified_chain(self):
-        """Returns verified certificate chain provided by the other
-        end of the SSL channel as a list of DER-encoded bytes.
-
-        If certificate verification was disabled method acts the same as
-        ``SSLSocket.get_unverified_chain``.
-        """
+        """The chain OpenSSL verified, leaf first, as DER bytes (the unverified chain
+        when verification was off)."""
         return self._sslobj.get_verified_chain()
 
     def get_unverified_chain(self):
-        """Returns raw certificate chain provided by the other
-        end of the SSL channel as a list of DER-encoded bytes.
-        """
+        """The certificates the peer sent, as DER bytes, in the order it sent them."""
         return self._sslobj.get_unverified_chain()
 
     def selected_npn_protocol(self):
-        """Return the currently selected NPN protocol as a string, or ``None``
-        if a next protocol was not negotiated or if NPN is not supported by one
-        of the peers."""
+        """Always None (NPN is not built in), after the stdlib's deprecation warning."""
         import warnings
 
         warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
 
     def selected_alpn_protocol(self):
-        """Return the currently selected ALPN protocol as a string, or ``None``
-        if a next protocol was not negotiated or if ALPN is not supported by one
-        of the peers."""
+        """The protocol ALPN agreed on, or None."""
         return self._sslobj.selected_alpn_protocol()
 
     def cipher(self):
-        """Return the currently selected cipher as a 3-tuple ``(name,
-        ssl_version, secret_bits)``."""
+        """``(cipher name, protocol version, secret bits)`` of the connection, or None."""
         return self._sslobj.cipher()
 
     def shared_ciphers(self):
-        """Return a list of ciphers shared by the client during the handshake or
-        None if this is not a valid server connection.
-        """
+        """On a server: the client's offered ciphers this side also allows (None elsewhere)."""
         return self._sslobj.shared_ciphers()
 
     def get_channel_binding(self, cb_type="tls-unique"):
-        """Get channel binding data for current connection.  Raise ValueError
-        if the requested `cb_type` is not supported.  Return bytes of the data
-        or None if the data is not available (e.g. before the handshake).
-        """
+        """RFC 5929 ``tls-unique`` data (None before the handshake); other types: ValueError."""
         return self._sslobj.get_channel_binding(cb_type)
 
     def compression(self):
-        """Return the current compression algorithm in use, or ``None`` if
-        compression was not negotiated or not supported by one of the peers."""
+        """Always None: TLS compression is never enabled."""
         return None
 
     def pending(self):
-        """Return the number of bytes that can be read immediately."""
+        """Decrypted bytes ready for ``read`` without more input."""
         return self._sslobj.pending()
 
     def do_handshake(self):
-        """Start the SSL/TLS handshake."""
+        """Advance the handshake (SSLWantReadError: it needs more incoming bytes)."""
         self._sslobj.do_handshake()
 
     def unwrap(self):
-        """Start the SSL shutdown handshake."""
+        """Send close_notify and wait for the peer's (SSLWantReadError until it comes)."""
         return self._sslobj.shutdown()
 
     def version(self):
-        """Return a string identifying the protocol version used by the
-        current SSL channel."""
+        """The negotiated protocol, e.g. ``"TLSv1.3"`` (None before the handshake)."""
         return self._sslobj.version()
 
     def verify_client_post_handshake(self):
@@ -551,42 +501,40 @@ class SSLObject:
 SSLContext.sslobject_class = SSLObject
 
 
-def create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
-    """Create a SSLContext object with default settings.
-
-    NOTE: The protocol and settings may change anytime without prior
-          deprecation. The values represent a fair balance between maximum
-          compatibility and security.
-    """
+def _check_purpose(purpose):
     if not isinstance(purpose, _ASN1Object):
         raise TypeError(purpose)
-
-    # SSLContext sets OP_NO_SSLv2, OP_NO_SSLv3, OP_NO_COMPRESSION,
-    # OP_CIPHER_SERVER_PREFERENCE, OP_SINGLE_DH_USE and OP_SINGLE_ECDH_USE
-    # by default.
-    if purpose == Purpose.SERVER_AUTH:
-        # verify certs and host name in client mode
-        context = SSLContext(PROTOCOL_TLS_CLIENT)
-        context.verify_mode = CERT_REQUIRED
-        context.check_hostname = True
-    elif purpose == Purpose.CLIENT_AUTH:
-        context = SSLContext(PROTOCOL_TLS_SERVER)
-    else:
+    if purpose not in (Purpose.SERVER_AUTH, Purpose.CLIENT_AUTH):
         raise ValueError(purpose)
 
+
+def _trust_and_keylog(context, purpose, cafile, capath, cadata):
+    """What both factories finish with: the CAs given, else (when the context verifies)
+    the system's; and SSLKEYLOGFILE, unless Python runs with -E."""
     if cafile or capath or cadata:
         context.load_verify_locations(cafile, capath, cadata)
     elif context.verify_mode != CERT_NONE:
-        # no explicit cafile, capath or cadata but the verify mode is
-        # CERT_OPTIONAL or CERT_REQUIRED. Let's try to load default system
-        # root CA certificates for the given purpose. This may fail silently.
         context.load_default_certs(purpose)
-    # OpenSSL 1.1.1 keylog file
-    if hasattr(context, "keylog_filename"):
-        keylogfile = os.environ.get("SSLKEYLOGFILE")
-        if keylogfile and not sys.flags.ignore_environment:
-            context.keylog_filename = keylogfile
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and not sys.flags.ignore_environment:
+        context.keylog_filename = keylog
     return context
+
+
+def create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
+    """A context with the stdlib's secure defaults for ``purpose``.
+
+    ``Purpose.SERVER_AUTH`` (to talk to servers): a client context that requires
+    a valid certificate for the host name asked for.  ``Purpose.CLIENT_AUTH``: a
+    server context.  Both have TLS 1.2 as the minimum and trust the given CAs,
+    or the system's.
+    """
+    _check_purpose(purpose)
+    if purpose == Purpose.SERVER_AUTH:
+        context = SSLContext(PROTOCOL_TLS_CLIENT)  # verification and host name checks on
+    else:
+        context = SSLContext(PROTOCOL_TLS_SERVER)
+    return _trust_and_keylog(context, purpose, cafile, capath, cadata)
 
 
 def _create_unverified_context(
@@ -601,75 +549,39 @@ def _create_unverified_context(
     capath=None,
     cadata=None,
 ):
-    """Create a SSLContext object for Python stdlib modules
-
-    All Python stdlib modules shall use this function to create SSLContext
-    objects in order to keep common settings in one place. The configuration
-    is less restrict than create_default_context()'s to increase backward
-    compatibility.
-    """
-    if not isinstance(purpose, _ASN1Object):
-        raise TypeError(purpose)
-
-    if purpose == Purpose.SERVER_AUTH:
-        # verify certs and host name in client mode
-        if protocol is None:
-            protocol = PROTOCOL_TLS_CLIENT
-    elif purpose == Purpose.CLIENT_AUTH:
-        if protocol is None:
-            protocol = PROTOCOL_TLS_SERVER
-    else:
-        raise ValueError(purpose)
-
+    """The context older stdlib callers get when they pass none: verification off by
+    default (``cert_reqs``/``check_hostname`` turn it on), optional client certificate."""
+    _check_purpose(purpose)
+    if protocol is None:
+        protocol = PROTOCOL_TLS_CLIENT if purpose == Purpose.SERVER_AUTH else PROTOCOL_TLS_SERVER
     context = SSLContext(protocol)
-    context.check_hostname = check_hostname
+    context.check_hostname = check_hostname  # first: CERT_NONE is refused while it is on
     if cert_reqs is not None:
         context.verify_mode = cert_reqs
     if check_hostname:
         context.check_hostname = True
-
     if keyfile and not certfile:
         raise ValueError("certfile must be specified")
     if certfile or keyfile:
         context.load_cert_chain(certfile, keyfile)
-
-    # load CA root certs
-    if cafile or capath or cadata:
-        context.load_verify_locations(cafile, capath, cadata)
-    elif context.verify_mode != CERT_NONE:
-        # no explicit cafile, capath or cadata but the verify mode is
-        # CERT_OPTIONAL or CERT_REQUIRED. Let's try to load default system
-        # root CA certificates for the given purpose. This may fail silently.
-        context.load_default_certs(purpose)
-    # OpenSSL 1.1.1 keylog file
-    if hasattr(context, "keylog_filename"):
-        keylogfile = os.environ.get("SSLKEYLOGFILE")
-        if keylogfile and not sys.flags.ignore_environment:
-            context.keylog_filename = keylogfile
-    return context
+    return _trust_and_keylog(context, purpose, cafile, capath, cadata)
 
 
-# Used by http.client if no context is explicitly passed.
+# The names http.client and other stdlib modules call.
 _create_default_https_context = create_default_context
-
-# Backwards compatibility alias, even though it's not a public name.
 _create_stdlib_context = _create_unverified_context
 
 
 def get_server_certificate(
     addr, ssl_version=PROTOCOL_TLS_CLIENT, ca_certs=None, timeout=_socket._GLOBAL_DEFAULT_TIMEOUT
 ):
-    """Retrieve the certificate from the server at the specified address,
-    and return it as a PEM-encoded string.
-    If 'ca_certs' is specified, validate the server cert against it.
-    If 'ssl_version' is specified, use it in the connection attempt.
-    If 'timeout' is specified, use it in the connection attempt.
+    """The PEM certificate of the TLS server at ``addr`` (host, port).
+
+    Nothing is verified unless ``ca_certs`` names a CA file to check the chain
+    against (the host name is never checked, as in the stdlib).
     """
-    host, port = addr
-    if ca_certs is not None:
-        cert_reqs = CERT_REQUIRED
-    else:
-        cert_reqs = CERT_NONE
+    host, _ = addr
+    cert_reqs = CERT_NONE if ca_certs is None else CERT_REQUIRED
     context = _create_stdlib_context(ssl_version, cert_reqs=cert_reqs, cafile=ca_certs)
     with _socket.create_connection(addr, timeout=timeout) as sock:
         dercert = _handshake_over_socket(context, sock, host).getpeercert(True)
