@@ -32,8 +32,10 @@ works on PyPy too).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import threading
 from types import SimpleNamespace
 
 PASSWORD = "s3cret-pässword"
@@ -623,3 +625,28 @@ def make_odd_certs(directory):
     out["v1"] = os.path.join(d, "odd_v1.pem")
     out["key"] = os.path.join(d, "odd.key")
     return out
+
+
+@contextlib.contextmanager
+def openssl_s_server(cert, key, *extra, host="127.0.0.1"):
+    """``openssl s_server`` on an ephemeral loopback port; yields the port; always stopped."""
+    accept = f"[{host}]:0" if ":" in host else f"{host}:0"
+    proc = subprocess.Popen(
+        ["openssl", "s_server", "-accept", accept, "-cert", cert, "-key", key, *extra],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        port = None
+        for _ in range(20):
+            line = proc.stdout.readline().decode()
+            if line.startswith("ACCEPT"):
+                port = int(line.rsplit(":", 1)[1])
+                break
+        assert port, "openssl s_server did not report its port"
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # never block on a full pipe
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)

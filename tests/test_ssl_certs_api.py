@@ -14,7 +14,7 @@ import sys
 import threading
 
 import pytest
-from ssl_certs import Pair, assert_error_queue_clean, make_odd_certs, session_certs
+from ssl_certs import Pair, assert_error_queue_clean, make_odd_certs, openssl_s_server, session_certs
 
 import tls.ssl as tssl
 
@@ -66,29 +66,9 @@ def _forget_stdlib_errors():
     clear_errors()  # PyPy's stdlib ssl leaves its failures on the shared OpenSSL error queue
 
 
-@contextlib.contextmanager
 def s_server(cert, key, *extra, host="127.0.0.1"):
-    """``openssl s_server`` on an ephemeral loopback port; yields the port; always stopped."""
-    accept = f"[{host}]:0" if ":" in host else f"{host}:0"
-    proc = subprocess.Popen(
-        ["openssl", "s_server", "-accept", accept, "-cert", cert, "-key", key, "-www", *extra],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        port = None
-        for _ in range(20):
-            line = proc.stdout.readline().decode()
-            if line.startswith("ACCEPT"):
-                port = int(line.rsplit(":", 1)[1])
-                break
-        assert port, "openssl s_server did not report its port"
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # never block on a full pipe
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    """An ``openssl s_server -www`` on an ephemeral loopback port (a context manager)."""
+    return openssl_s_server(cert, key, "-www", *extra, host=host)
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ The TLS side is an SSLObject over MemoryBIOs, pumped over a plain socket."""
 
 import socket
 import subprocess
-import threading
 
 import pytest
-from ssl_certs import session_certs
+from ssl_certs import openssl_s_server, session_certs
 
 import tls.ssl as tssl
 
@@ -19,38 +18,9 @@ def certs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s_server(certs):
-    proc = subprocess.Popen(
-        [
-            "openssl",
-            "s_server",
-            "-accept",
-            "127.0.0.1:0",
-            "-cert",
-            certs.server,
-            "-key",
-            certs.server_key,
-            "-rev",
-            "-alpn",
-            "http/1.1",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        port = None
-        for _ in range(20):
-            line = proc.stdout.readline().decode()
-            if line.startswith("ACCEPT"):
-                port = int(line.rsplit(":", 1)[1])
-                break
-        assert port, "openssl s_server did not report its port"
-        # keep draining its output so that it never blocks on a full pipe
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
+    """One ``openssl s_server -rev`` (echoes each line reversed) for the module."""
+    with openssl_s_server(certs.server, certs.server_key, "-rev", "-alpn", "http/1.1") as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 class SocketPump:
