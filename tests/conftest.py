@@ -47,3 +47,11 @@ def openssl_error_queue_left_clean():
     yield
     left = consume_errors()
     assert not left, f"OpenSSL errors left on the queue: {left}"
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    """The TLS tests' certificates, made once per session with the openssl CLI."""
+    from ssl_certs import session_certs
+
+    return session_certs(tmp_path_factory)

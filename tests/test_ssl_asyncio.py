@@ -5,14 +5,8 @@ import asyncio
 import ssl as std
 
 import pytest
-from ssl_certs import session_certs
 
 import tls.ssl as tssl
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory):
-    return session_certs(tmp_path_factory)
 
 
 def contexts(certs, client_mod, server_mod):

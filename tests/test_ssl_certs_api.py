@@ -14,7 +14,7 @@ import sys
 import threading
 
 import pytest
-from ssl_certs import Pair, assert_error_queue_clean, make_odd_certs, openssl_s_server, session_certs
+from ssl_certs import Pair, make_odd_certs, openssl_s_server
 
 import tls.ssl as tssl
 
@@ -23,11 +23,6 @@ STD_HAS_TIMEOUT = "timeout" in inspect.signature(std.get_server_certificate).par
 # CPython 3.11's behaviour is the spec; PyPy 3.9's stdlib ssl differs in places
 # (it reports a peer's early close during the handshake as SSLZeroReturnError)
 STD_IS_SPEC = sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory):
-    return session_certs(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +44,6 @@ ODD = [
 
 # PyPy 3.9's stdlib decodes an empty subject as None (CPython: an empty tuple)
 PYPY_STD_DEVIATIONS = {"empty_subject"}
-
-
-@pytest.fixture(autouse=True)
-def clean_error_queue():
-    from tls._binding import clear_errors
-
-    clear_errors()
-    yield
-    assert_error_queue_clean()
 
 
 def _forget_stdlib_errors():

@@ -7,24 +7,9 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ssl_certs import PASSWORD, Pair, assert_error_queue_clean, session_certs
+from ssl_certs import PASSWORD, Pair, assert_error_queue_clean
 
 import tls.ssl as tssl
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory):
-    return session_certs(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def clean_error_queue():
-    from tls._binding import clear_errors
-
-    clear_errors()  # whatever a stdlib peer may have left in this thread
-    yield
-    assert_error_queue_clean()
-
 
 STD_IS_SPEC = sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
 
@@ -853,10 +838,10 @@ _protocol = st.sampled_from(["h2", "http/1.1", "spdy/3", "x", "h3", "acme-tls/1"
 
 @settings(max_examples=25, deadline=None)
 @given(client=st.lists(_protocol, max_size=4), server=st.lists(_protocol, max_size=4))
-def test_alpn_selection_matches_stdlib(alpn_certs, client, server):
+def test_alpn_selection_matches_stdlib(certs, client, server):
     results = []
     for smod in (tssl, std):
-        cctx, sctx = client_ctx(std, alpn_certs), server_ctx(smod, alpn_certs)
+        cctx, sctx = client_ctx(std, certs), server_ctx(smod, certs)
         cctx.set_alpn_protocols(client)
         sctx.set_alpn_protocols(server)
         pair = Pair(cctx, sctx)
@@ -865,11 +850,6 @@ def test_alpn_selection_matches_stdlib(alpn_certs, client, server):
     assert results[0] == results[1]
     expected = next((p for p in server if p in client), None)
     assert results[0] == (expected, expected)
-
-
-@pytest.fixture(scope="module")
-def alpn_certs(tmp_path_factory):
-    return session_certs(tmp_path_factory)
 
 
 def test_same_memory_bio_for_both_ends(certs):

@@ -6,14 +6,9 @@ import socket
 import subprocess
 
 import pytest
-from ssl_certs import openssl_s_server, session_certs
+from ssl_certs import openssl_s_server
 
 import tls.ssl as tssl
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory):
-    return session_certs(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import warnings
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ssl_certs import PASSWORD, assert_error_queue_clean, session_certs
+from ssl_certs import PASSWORD
 
 import tls.ssl as tssl
 
@@ -109,20 +109,6 @@ SPEC_CONSTANTS = {
     "VERIFY_X509_STRICT": 32,
     "VERIFY_X509_TRUSTED_FIRST": 32768,
 }
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory):
-    return session_certs(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def clean_error_queue():
-    from tls._binding import clear_errors
-
-    clear_errors()  # whatever a stdlib peer may have left in this thread
-    yield
-    assert_error_queue_clean()
 
 
 # ----------------------------------------------------------------------------- constants

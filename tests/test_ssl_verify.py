@@ -7,23 +7,9 @@ alike are accepted."""
 import ssl as std
 
 import pytest
-from ssl_certs import Pair, assert_error_queue_clean, session_certs
+from ssl_certs import Pair
 
 import tls.ssl as tssl
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory):
-    return session_certs(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def clean_error_queue():
-    from tls._binding import clear_errors
-
-    clear_errors()  # whatever a stdlib peer may have left in this thread
-    yield
-    assert_error_queue_clean()
 
 
 def _client_ctx(mod, cafile):
