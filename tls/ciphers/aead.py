@@ -28,6 +28,7 @@ import threading
 
 from tls._binding import clear_errors, ffi, lib, raise_error
 from tls.exceptions import InvalidTag, UnsupportedAlgorithm
+from tls.random import token_bytes  # keys come from the one RAND_bytes wrapper
 
 __all__ = ["AESCCM", "AESGCM", "AESGCMSIV", "AESOCB3", "AESSIV", "ChaCha20Poly1305"]
 
@@ -129,13 +130,6 @@ def _as_writable(obj):
         raise
 
 
-def _random(nbytes):
-    out = ffi.new("unsigned char[]", nbytes)
-    if lib.RAND_bytes(out, nbytes) != 1:
-        raise_error("RAND_bytes failed")
-    return _buffer(out, nbytes)[:]
-
-
 def _key_bits(bit_length, allowed):
     if not isinstance(bit_length, int):
         raise TypeError(
@@ -146,7 +140,7 @@ def _key_bits(bit_length, allowed):
     if bit_length not in allowed:
         *head, last = (str(b) for b in allowed)
         raise ValueError(f"bit_length must be {', '.join(head)}, or {last}")
-    return _random(bit_length // 8)
+    return token_bytes(bit_length // 8)
 
 
 class _AEAD:
@@ -402,7 +396,7 @@ class ChaCha20Poly1305(_AEAD):
     @staticmethod
     def generate_key():
         """A random 256-bit key."""
-        return _random(32)
+        return token_bytes(32)
 
     encrypt, decrypt, encrypt_into, decrypt_into = _nonce_methods(12, 12, "Nonce must be 12 bytes")
 
