@@ -26,6 +26,7 @@ GROUPS = {
     "hashes": "tls.bench.hashes",
     "ciphers": "tls.bench.ciphers",
     "tls": "tls.bench.tls",
+    "sockets": "tls.bench.sockets",
 }
 
 DEFAULTS = {  # (warm-up per implementation, timed seconds per implementation, repetitions)
@@ -131,7 +132,7 @@ def run(groups, patterns=(), warmup=0.5, seconds=0.3, repetitions=5, openssl=Non
             legends[group] = module.LEGEND
         for index, case in enumerate(selected, 1):
             progress(f"[{interp['label']}] {group} {index}/{len(selected)} {case.name} ... ", end="")
-            results = _core.measure(case, warmup, seconds, repetitions)
+            results = _core.run_case(case, warmup, seconds, repetitions)
             selection = case.openssl
             if quick and case.size < 1024 * 1024 and selection is not None and openssl.enabled:
                 c_figure = {"status": "skipped", "reason": "--quick: C figures for 1 MiB cases only"}

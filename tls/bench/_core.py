@@ -49,11 +49,13 @@ class Case:
     whose output differs from the others' is reported as an error instead of
     being timed.  ``openssl`` is the ``openssl speed`` selection giving the C
     figure for this operation (e.g. ``("-evp", "sha256")``), or None.
+    ``close``, if given, releases what the implementations hold (peer processes,
+    sockets); :func:`run_case` calls it once the case is measured, whatever happened.
     """
 
-    __slots__ = ("group", "name", "size", "impls", "check", "openssl", "note")
+    __slots__ = ("group", "name", "size", "impls", "check", "openssl", "note", "close")
 
-    def __init__(self, group, name, size, impls, check=None, openssl=None, note=""):
+    def __init__(self, group, name, size, impls, check=None, openssl=None, note="", close=None):
         self.group = group
         self.name = name
         self.size = size
@@ -64,6 +66,7 @@ class Case:
         self.check = check or {}
         self.openssl = openssl
         self.note = note
+        self.close = close
 
     @property
     def id(self):
@@ -197,6 +200,15 @@ def measure(case, warmup, seconds, repetitions):
             "samples": rates,
         }
     return {impl: results[impl] for impl in IMPLEMENTATIONS}
+
+
+def run_case(case, warmup, seconds, repetitions):
+    """:func:`measure` the case, then release its resources (``case.close``) even if measuring failed."""
+    try:
+        return measure(case, warmup, seconds, repetitions)
+    finally:
+        if case.close is not None:
+            case.close()
 
 
 def paired_ratio(results, num, den):

@@ -46,13 +46,16 @@ LEGEND = (
 )
 
 
-def _make_certs(folder):
-    """Self-signed server certificates for ``HOSTNAME``: {suffix: (certfile, keyfile)}."""
+def _make_certs(folder, certs=CERTS):
+    """Self-signed server certificates for ``HOSTNAME``: {suffix: (certfile, keyfile)}.
+
+    ``certs`` is a subset of :data:`CERTS` (the ``sockets`` group makes only the P-256 one).
+    """
     openssl = shutil.which("openssl")
     if openssl is None:
         raise RuntimeError("no openssl binary on PATH (needed to make the certificates)")
     made = {}
-    for suffix, newkey, opts in CERTS:
+    for suffix, newkey, opts in certs:
         cert = os.path.join(folder, f"{suffix}.crt")
         key = os.path.join(folder, f"{suffix}.key")
         cmd = [openssl, "req", "-x509", "-newkey", newkey, *opts, "-nodes", "-keyout", key, "-out", cert,
