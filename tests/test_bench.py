@@ -8,6 +8,7 @@ import copy
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,140 @@ def test_tls_group_without_openssl_binary_is_unavailable_with_the_reason(monkeyp
             result = case.impls[impl]
             assert isinstance(result, _core.Unavailable), (case.name, impl)
             assert "openssl" in result.reason
+
+
+# ---------------------------------------------------------------------------- the sockets group
+
+SOCKETS_CASES = {"https-roundtrip": 1, "sendall-64MiB": 64 * 1024 * 1024,
+                 "recv_into-16KiB": 1024 * 1024, "recv-16KiB": 1024 * 1024}
+
+
+def _sockets_cases_in(record):
+    return {case["name"]: case for case in record["cases"] if case["group"] == "sockets"}
+
+
+def _assert_valid_sockets_cases(record, repetitions):
+    cases = _sockets_cases_in(record)
+    assert {name: case["size"] for name, case in cases.items()} == SOCKETS_CASES
+    for case in cases.values():
+        for impl in ("tls", "stdlib"):
+            result = case["results"][impl]
+            assert result["status"] == "ok", (case["name"], impl, result)
+            assert len(result["samples"]) == repetitions and all(s > 0 for s in result["samples"])
+            assert result["min"] <= result["ops_per_s"] <= result["max"]
+        assert case["results"]["cryptography"]["status"] == "n/a"
+        assert case["openssl"]["status"] == "n/a"
+        assert case["ratios"]["tls/stdlib"] > 0
+    judged = {v["case"] for v in record["targets"]}
+    assert "sockets/https-roundtrip" in judged  # a target on both interpreters
+    if IS_PYPY:
+        assert {f"sockets/{name}" for name in cases} <= judged
+    assert "sockets" in record["legends"] and "TCP_NODELAY" in record["legends"]["sockets"]
+
+
+def test_sockets_group_in_the_quick_run_is_measured_for_both_implementations(quick_run):
+    _, record, _ = quick_run
+    _assert_valid_sockets_cases(record, repetitions=2)
+
+
+def test_sockets_group_alone_with_quick_settings(tmp_path):
+    # The group as one runs it: its own --quick settings (3 repetitions), not the tiny ones.
+    path = tmp_path / "sockets.json"
+    proc = _bench("sockets", "--quick", "--no-openssl", "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(path.read_text())
+    assert record["settings"]["groups"] == ["sockets"]
+    assert {case["group"] for case in record["cases"]} == {"sockets"}
+    _assert_valid_sockets_cases(record, repetitions=3)
+    for name in SOCKETS_CASES:
+        assert f"sockets/{name} " in proc.stdout
+
+
+def _peer_processes(cases):
+    return [case.close.__self__._peer for case in cases if case.close.__self__._peer is not None]
+
+
+def test_sockets_group_listing_cases_starts_nothing_and_close_stops_the_peers():
+    from tls.bench import sockets
+
+    cases = sockets.cases()
+    assert [case.name for case in cases] == list(SOCKETS_CASES)
+    assert not _peer_processes(cases)  # peers start on an implementation's first use
+    try:
+        for case in cases:
+            outputs = {impl: case.check[impl]() for impl in ("tls", "stdlib")}
+            assert outputs["tls"] == outputs["stdlib"], case.name
+            for impl in ("tls", "stdlib"):  # a timed operation after the check, blocking mode
+                assert case.impls[impl]() is not None
+        assert outputs["tls"] == sockets.peer.pattern(1024 * 1024)
+        assert cases[0].check["tls"]() == sockets.peer.response()
+        peers = _peer_processes(cases)
+        assert len(peers) == len(cases)
+        assert all(p._proc.poll() is None for p in peers)
+    finally:
+        for case in cases:
+            case.close()
+    assert all(p._proc.returncode is not None for p in peers)
+    assert not _peer_processes(cases)
+
+
+class _CorruptingSocket(ssl.SSLSocket):
+    """A stdlib SSLSocket that gets every transfer slightly wrong: the checks must catch each."""
+
+    def sendall(self, data, flags=0):
+        data = bytearray(data)
+        data[-1] ^= 1
+        return super().sendall(data, flags)
+
+    def recv(self, buflen=1024, flags=0):
+        data = super().recv(buflen, flags)
+        return data[:-1] + bytes([data[-1] ^ 1]) if data else data
+
+    def recv_into(self, buffer, nbytes=None, flags=0):
+        n = super().recv_into(buffer, nbytes, flags)
+        if n:
+            buffer[0] ^= 1
+        return n
+
+
+class _CorruptingContext(ssl.SSLContext):
+    sslsocket_class = _CorruptingSocket
+
+
+def test_sockets_group_reports_an_implementation_that_transfers_wrong_bytes(monkeypatch):
+    import types
+
+    from tls.bench import sockets
+
+    corrupting = types.SimpleNamespace(SSLContext=_CorruptingContext, TLSVersion=ssl.TLSVersion,
+                                       PROTOCOL_TLS_CLIENT=ssl.PROTOCOL_TLS_CLIENT)
+    monkeypatch.setattr(sockets, "_implementations", lambda: {"tls": corrupting, "stdlib": ssl})
+    for case in sockets.cases():
+        results = _core.run_case(case, warmup=0.005, seconds=0.005, repetitions=1)
+        assert results["tls"]["status"] == "error", (case.name, results["tls"])
+        assert "differ" in results["tls"]["reason"] or "did not receive" in results["tls"]["reason"]
+        assert results["stdlib"]["status"] == "ok", (case.name, results["stdlib"])
+        assert case.close.__self__._peer is None  # run_case closed the case
+
+
+def test_sockets_group_peer_that_cannot_start_is_an_error_with_the_reason(monkeypatch):
+    from tls.bench import sockets
+
+    monkeypatch.setenv(sockets.PEER_PYTHON_ENV, shutil.which("false") or "/bin/false")
+    case = sockets.cases()[0]
+    results = _core.run_case(case, warmup=0.005, seconds=0.005, repetitions=1)
+    for impl in ("tls", "stdlib"):
+        assert results[impl]["status"] == "error"
+        assert "did not start" in results[impl]["reason"] and "exit status 1" in results[impl]["reason"]
+
+
+def test_sockets_group_without_openssl_binary_is_unavailable(monkeypatch):
+    from tls.bench import sockets
+
+    monkeypatch.setattr(sockets.shutil, "which", lambda name: None)
+    for case in sockets.cases():
+        for impl in ("tls", "stdlib"):
+            assert isinstance(case.impls[impl], _core.Unavailable) and "openssl" in case.impls[impl].reason
 
 
 def test_cryptography_column_says_why_it_is_missing(quick_run):

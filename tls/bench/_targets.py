@@ -1,4 +1,4 @@
-"""The project's performance targets (issues 2, 3 and 6) as data, and their evaluation.
+"""The project's performance targets (issues 2 to 6) as data, and their evaluation.
 
 A target says: on ``interpreter`` ("CPython", "PyPy" or None for both), for every
 case whose id matches one of ``cases`` (fnmatch patterns), tls's median rate
@@ -54,6 +54,7 @@ _AEAD_VS_C_1MIB = ["ciphers/*-encrypt-inplace-1MiB", "ciphers/*-decrypt-1MiB"]
 _AEAD_VS_C_BIG = ["ciphers/*-encrypt-inplace-16KiB", "ciphers/*-decrypt-16KiB"] + _AEAD_VS_C_1MIB
 _TLS_HANDSHAKES = ["tls/handshake-*"]
 _TLS_BULK = ["tls/bulk-*"]
+_SOCKETS_BULK = ["sockets/sendall-64MiB", "sockets/recv_into-16KiB", "sockets/recv-16KiB"]
 
 TARGETS = (
     # issue 2: hashing family
@@ -77,6 +78,10 @@ TARGETS = (
     Target(4, "CPython", _TLS_BULK, "stdlib", 1.0),
     Target(4, "PyPy", _TLS_BULK, "stdlib", 1.6),
     Target(4, "PyPy", _TLS_BULK, "stdlib", 0.9, versus_on="CPython"),
+    # issue 5: SSLSocket over loopback TCP
+    Target(5, None, ["sockets/https-roundtrip"], "stdlib", 1.0),
+    Target(5, "PyPy", _SOCKETS_BULK, "stdlib", 1.0),
+    Target(5, "PyPy", _SOCKETS_BULK, "stdlib", 1.0, versus_on="CPython"),
 )
 
 
