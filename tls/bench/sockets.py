@@ -25,13 +25,23 @@ lock; a process gets the machine's other core.  Why the stdlib, the same peer fo
 both columns, and not a peer of the implementation being measured: the
 columns then differ only in the measured side, so tls/stdlib is the client's
 (or sender's, or reader's) cost alone, with the peer's cost a constant in both.
-For the round trip the peer's half (server handshake, about half of a round trip) is
-in both figures, which damps the ratio toward 1 rather than hiding a slow client.
-For the bulk cases the peer is not the bottleneck: its stream sender is one
-``sendall`` of 4 MiB at a time (C speed on both interpreters) and its sink reads
-256 KiB at a time; the measured process is the busy one.  The cross-interpreter
+
+Who is the bottleneck (measured on a 2-core machine, CPU time over wall time):
+in ``https-roundtrip`` the measured client takes about 70% of a core and the
+peer about 40% (a serial ping-pong: the peer's server handshake is in both
+columns, which damps the ratio toward 1 but cannot hide a slow client); in
+``sendall-64MiB`` the measured sender runs at 95-100% of a core, the peer's sink
+at 80-88%: the sender is the limit.  In the ``recv`` cases the peer's stream
+sender (one ``sendall`` of 4 MiB at a time: a C loop over records on both
+interpreters) and the measured reader both run near a full core: on loopback
+the sending process also pays the kernel's receive path, so encrypting and
+sending a record costs about what receiving and decrypting it does.  A reader
+slower than the stdlib's shows fully; a faster one is capped near the pace of
+the stdlib sender.  (Sending the stream from an SSLObject in 4 MiB socket
+writes, or with TCP_CORK, was tried and is slower.)  The cross-interpreter
 ratios (``compare``) divide runs whose peers ran on different interpreters:
-pin one with ``TLS_BENCH_PEER_PYTHON`` to make them fully like for like.
+set ``TLS_BENCH_PEER_PYTHON`` to the same interpreter for both runs to make them
+fully like for like.
 
 Both ends set TCP_NODELAY.  Without it Nagle's algorithm holds each 16 KiB
 record (smaller than loopback's 64 KiB MSS) until the previous one is
@@ -74,7 +84,8 @@ LEGEND = (
     "https-roundtrip: new connection + full handshake (P-256 certificate verified) + 1 KiB request + "
     "16 KiB response + close, per second; sendall-64MiB: sendall of 64 MiB then the peer's 2-byte "
     "acknowledgement of delivery; recv_into-16KiB / recv-16KiB: 1 MiB read from a continuous stream "
-    "of 16 KiB records with recv_into(preallocated 16 KiB) or recv(16384). No C figure."
+    "of 16 KiB records with recv_into(preallocated 16 KiB) or recv(16384); there the peer's sender needs "
+    "about a core too, so a reader faster than the stdlib's is capped near its pace. No C figure."
 )
 
 
