@@ -15,7 +15,8 @@ in blocking mode.  Modes:
 
 ``serve``
     HTTPS-like: read a :data:`REQUEST_SIZE` request, answer with the
-    :data:`RESPONSE_SIZE` :func:`response`, close; one connection at a time.
+    :data:`RESPONSE_SIZE` :func:`response` (:data:`BAD_REQUEST` if the request is
+    not :func:`request`), close; one connection at a time.
 ``sink``
     per connection (a thread each): read with ``recv_into`` into a preallocated
     256 KiB buffer; after every :data:`SENDALL_SIZE` bytes answer ``ok``.  The
@@ -45,6 +46,7 @@ STREAM_BLOCK = 1024 * 1024
 SINK_BUFFER = 256 * 1024
 ACK = b"ok"
 NACK = b"NO"
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
 _SEED = 0x5EED5
 _SHIFT = 4093  # a prime: the 1 MiB blocks of a pattern start at different offsets of one random base
 
@@ -53,7 +55,7 @@ def pattern(size):
     """``size`` deterministic pseudo-random bytes; 1 MiB blocks each differ, so a shifted or repeated
     chunk in a transfer does not go unnoticed."""
     length = STREAM_BLOCK + _SHIFT
-    base = random.Random(_SEED).getrandbits(8 * length).to_bytes(length, "little")
+    base = memoryview(random.Random(_SEED).getrandbits(8 * length).to_bytes(length, "little"))
     blocks, made, index = [], 0, 0
     while made < size:
         start = (index * 997) % _SHIFT
@@ -78,32 +80,40 @@ def response():
 
 
 def _read_exactly(conn, size):
-    got = 0
+    parts, got = [], 0
     while got < size:
         data = conn.recv(size - got)
         if not data:
-            return False
+            break
+        parts.append(data)
         got += len(data)
-    return True
+    return b"".join(parts)
 
 
 def _serve(listener, context):
-    answer = response()
+    expected, answer = request(), response()
     while True:
         raw, _ = listener.accept()
         try:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with context.wrap_socket(raw, server_side=True) as conn:
-                if _read_exactly(conn, REQUEST_SIZE):
+                if _read_exactly(conn, REQUEST_SIZE) == expected:
                     conn.sendall(answer)
+                else:
+                    conn.sendall(BAD_REQUEST)
         except OSError:  # a client that went away mid-way: the next one is served
             pass
         finally:
             raw.close()
 
 
+_expected = []
+
+
 def _sink(conn):
-    expected = memoryview(pattern(SENDALL_SIZE))
+    if not _expected:  # made once per process (threads: at worst twice, harmlessly)
+        _expected.append(memoryview(pattern(SENDALL_SIZE)))
+    expected = _expected[0]
     buffer = bytearray(SINK_BUFFER)
     view = memoryview(buffer)
     recv_into = conn.recv_into
