@@ -13,7 +13,9 @@ stdlib's or ``tls.ssl``'s):
 
 Both bind an ephemeral port on 127.0.0.1 or ::1, give every connection a 10 s
 timeout, record handler exceptions in ``server.errors`` instead of printing them,
-and on exit stop the serving thread and join every worker thread.
+and on exit stop the serving thread and join every worker thread. With a ``tls.ssl``
+context, every server thread must also leave OpenSSL's (per-thread) error queue
+empty after each connection: what is left is recorded in ``server.errors`` too.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ class _TLSServerMixin:
         self.wrap = wrap
         self.errors = []
         self._errors_lock = threading.Lock()
+        self._leftover_errors = None
+        if type(context).__module__.startswith("tls."):
+            from tls._binding import consume_errors
+
+            self._leftover_errors = consume_errors
         super().__init__(address, handler)
         if wrap == "listener":
             self.socket = context.wrap_socket(self.socket, server_side=True)
@@ -72,18 +79,28 @@ class _TLSServerMixin:
         except OSError as exc:
             self._record(exc)
             raise
+        finally:
+            self._check_error_queue()
         sock.settimeout(TIMEOUT)
         return sock, address
 
     def finish_request(self, request, client_address):
-        if self.wrap != "connection":
-            return super().finish_request(request, client_address)
-        # wrap_socket detaches ``request``; closing the SSLSocket closes the connection
-        with self.context.wrap_socket(request, server_side=True) as tls_sock:
-            super().finish_request(tls_sock, client_address)
+        try:
+            if self.wrap != "connection":
+                return super().finish_request(request, client_address)
+            # wrap_socket detaches ``request``; closing the SSLSocket closes the connection
+            with self.context.wrap_socket(request, server_side=True) as tls_sock:
+                super().finish_request(tls_sock, client_address)
+        finally:
+            self._check_error_queue()
 
     def handle_error(self, request, client_address):
         self._record(sys.exc_info()[1])
+
+    def _check_error_queue(self):
+        left = self._leftover_errors() if self._leftover_errors else None
+        if left:
+            self._record(AssertionError(f"OpenSSL errors left in a server thread: {left}"))
 
     def _record(self, exc):
         with self._errors_lock:
