@@ -102,9 +102,9 @@ def url(host, port, path="/"):
 
 
 def close_pools(manager):
-    """Close a PoolManager's kept-alive connections now: since urllib3 2.7, ``PoolManager.clear()``
-    (and so ``with PoolManager()`` and ``requests.Session.close()``) leaves that to the garbage
-    collector, and the server's worker would wait for them until its timeout."""
+    """Close a PoolManager's kept-alive connections now: the urllib3 here (2.6, 2.7) drops its
+    pools in ``PoolManager.clear()`` (so in ``with PoolManager()`` and ``requests.Session.close()``)
+    and leaves closing them to the garbage collector; the server's worker would wait until its timeout."""
     for key in manager.pools.keys():
         manager.pools[key].close()
 
