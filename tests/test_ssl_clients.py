@@ -15,7 +15,6 @@ must see the same alert. Loopback only: 127.0.0.1 and ::1, ephemeral ports.
 import http.client
 import re
 import smtplib
-import socket
 import ssl
 import threading
 import urllib.error
@@ -27,7 +26,7 @@ import requests
 import requests.adapters
 import urllib3
 from https_servers import TIMEOUT, body_for, https_server, smtp_server
-from ssl_certs import assert_error_queue_clean
+from ssl_certs import assert_error_queue_clean, ipv6_loopback
 
 import tls.ssl
 from tls._binding import clear_errors, consume_errors
@@ -39,18 +38,9 @@ _STDLIB_NAMES = {name: getattr(ssl, name) for name in ("SSLContext", "SSLSocket"
 PAIRS = [("tls", "tls"), ("tls", "ssl"), ("ssl", "tls"), ("ssl", "ssl")]
 
 
-def _ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 HOSTS = [
     "127.0.0.1",
-    pytest.param("::1", marks=pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback (::1)")),
+    pytest.param("::1", marks=pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback (::1)")),
 ]
 
 
