@@ -559,7 +559,7 @@ class SSLSocket(_socket.socket):
             raise NotImplementedError("only stream sockets are supported")
         if server_side:
             if server_hostname:
-                raise ValueError("server_hostname can only be specified in server mode")
+                raise ValueError("server_hostname can only be specified in client mode")
             if session is not None:
                 raise ValueError("session is only supported in client mode")
         if context.check_hostname and not server_hostname:
