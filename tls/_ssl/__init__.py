@@ -1604,7 +1604,11 @@ class _SocketConnection(_SSLSocket):
                 raise self._io_error(-ret)
 
     def read(self, len=1024, buffer=None):
-        sock, timeout = self._socket()
+        # Hot path: the first SSL_read_ex usually succeeds; the socket's timeout is only
+        # looked at when OpenSSL wants to wait.
+        sock = self._sock_ref()
+        if sock is None:
+            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
         if buffer is not None:
             try:
                 dest = _from_buffer(buffer, require_writable=True)
@@ -1617,7 +1621,11 @@ class _SocketConnection(_SSLSocket):
                 len = size
             if len == 0:
                 return 0
-        elif len > self._readbuf_size:
+            got = _tls_ssl_read(self._ssl, dest, len)
+            if got >= 0:
+                return got
+            return self._read_wait(sock, dest, len, True, -got)
+        if len > self._readbuf_size:
             dest = _new_chars(len)
             if len <= _KEEP_READ_BUFFER:
                 self._readbuf = dest
@@ -1628,22 +1636,31 @@ class _SocketConnection(_SSLSocket):
             if len < 0:
                 raise ValueError("size should not be negative")
             return b""
+        got = _tls_ssl_read(self._ssl, dest, len)
+        if got >= 0:
+            return _unpack(dest, got)
+        return self._read_wait(sock, dest, len, False, -got)
+
+    def _read_wait(self, sock, dest, len, into, err):
         ssl = self._ssl
+        timeout = sock.gettimeout()
         deadline = None
         while True:
-            got = _tls_ssl_read(ssl, dest, len)
-            if got >= 0:
-                return got if buffer is not None else _unpack(dest, got)
-            err = -got
             if err == _ZERO_RETURN and lib.SSL_get_shutdown(ssl) == lib.SSL_RECEIVED_SHUTDOWN:
                 consume_errors()
-                return 0 if buffer is not None else b""
+                return 0 if into else b""
             deadline = self._retry(sock, timeout, err, deadline, "The read")
             if deadline is None:
                 raise self._error(0, err)
+            got = _tls_ssl_read(ssl, dest, len)
+            if got >= 0:
+                return got if into else _unpack(dest, got)
+            err = -got
 
     def write(self, data):
-        sock, timeout = self._socket()
+        sock = self._sock_ref()
+        if sock is None:
+            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
         if data.__class__ is bytes:
             src = data
             size = len(data)
@@ -1653,18 +1670,23 @@ class _SocketConnection(_SSLSocket):
             except TypeError:
                 raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
             size = _sizeof(src)
+        written = _tls_ssl_write(self._ssl, src, size)
+        if written >= 0:
+            return written
         ssl = self._ssl
+        timeout = sock.gettimeout()
         deadline = None
+        err = -written
         while True:
-            # After WANT_WRITE OpenSSL wants the very same buffer again: it has sent part of
-            # it and the mode SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets the address change.
+            deadline = self._retry(sock, timeout, err, deadline, "The write")
+            if deadline is None:
+                raise self._error(0, err)
+            # OpenSSL wants the very same buffer again after WANT_WRITE (part of it may be
+            # out already); SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets its address change.
             written = _tls_ssl_write(ssl, src, size)
             if written >= 0:
                 return written
             err = -written
-            deadline = self._retry(sock, timeout, err, deadline, "The write")
-            if deadline is None:
-                raise self._error(0, err)
 
     def shutdown(self):
         sock, timeout = self._socket()
