@@ -762,3 +762,34 @@ def test_ipv6_loopback(certs, mod):
         peer.join()
     finally:
         cm.__exit__(None, None, None)
+
+
+def stale_error():
+    """Leave an error on this thread's OpenSSL queue, as foreign code (PyPy's own ssl,
+    another binding) may: BIO_new_file of a missing file queues one."""
+    from tls._binding import ffi, lib
+
+    assert lib.BIO_new_file(b"/nonexistent/tls-test", b"r") == ffi.NULL
+    assert lib.ERR_peek_error() != 0
+
+
+def test_stale_errors_on_the_queue_are_not_ours(certs):
+    """A clean EOF stays b"" and a non-blocking read stays SSLWantReadError even when
+    someone left an error on the queue (CPython would report that error instead)."""
+    def server(s):
+        assert s.recv(2) == b"hi"
+        s.unwrap()
+
+    with listener() as ls:
+        peer = Peer(ls, tls_server(server_ctx(stdlib_ssl, certs), server))
+        with connect(tssl, certs, ls) as s:
+            s.sendall(b"hi")
+            stale_error()
+            assert s.recv(10) == b""  # the peer's close_notify, read as the end
+            s.unwrap()  # ours, which the peer's unwrap waits for
+        peer.join()
+    incoming, outgoing = tssl.MemoryBIO(), tssl.MemoryBIO()
+    obj = client_ctx(tssl, certs).wrap_bio(incoming, outgoing, server_hostname="localhost")
+    stale_error()
+    with pytest.raises(tssl.SSLWantReadError):
+        obj.do_handshake()
