@@ -3,13 +3,15 @@
 This module mirrors ``Lib/ssl.py``: it turns the engine's constants into the
 stdlib's enums and adds ``SSLContext``, ``SSLObject`` and the context factories
 on top of the private engine ``tls._ssl``.  Exceptions also subclass the
-stdlib's, so ``except ssl.SSLError`` catches them.  Sockets (``SSLSocket``,
-``wrap_socket``) are not part of this module yet.
+stdlib's, so ``except ssl.SSLError`` catches them.  ``SSLSocket`` (from
+``SSLContext.wrap_socket``) is a ``socket.socket`` whose OpenSSL connection reads
+and writes the file descriptor itself.
 """
 
 from __future__ import annotations
 
 import base64
+import errno as _errno
 import functools
 import os
 import socket as _socket
@@ -293,6 +295,7 @@ class SSLContext(_SSLContext):
     """
 
     sslobject_class = None  # SSLObject, once it is defined below
+    sslsocket_class = None  # SSLSocket, once it is defined below
 
     def __new__(cls, protocol=None, *args, **kwargs):
         if protocol is None:
@@ -323,6 +326,25 @@ class SSLContext(_SSLContext):
             server_hostname=self._ascii_hostname(server_hostname),
             session=session,
             context=self,
+        )
+
+    def wrap_socket(
+        self,
+        sock,
+        server_side=False,
+        do_handshake_on_connect=True,
+        suppress_ragged_eofs=True,
+        server_hostname=None,
+        session=None,
+    ):
+        return self.sslsocket_class._create(
+            sock=sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            context=self,
+            session=session,
         )
 
     def set_servername_callback(self, server_name_callback):
@@ -498,7 +520,385 @@ class SSLObject:
         return self._sslobj.verify_client_post_handshake()
 
 
+def _not_on_tls(name, sock):
+    return f"{name} not allowed on instances of {sock.__class__}"
+
+
+def _no_flags(name, sock):
+    return f"non-zero flags not allowed in calls to {name}() on {sock.__class__}"
+
+
+class SSLSocket(_socket.socket):
+    """A ``socket.socket`` carrying TLS, made by ``SSLContext.wrap_socket``.
+
+    OpenSSL reads and writes the file descriptor itself; the socket's timeout
+    decides blocking (None), non-blocking (0: ``SSLWantReadError`` and
+    ``SSLWantWriteError``) or waiting up to a limit (``socket.timeout``).
+    Before the TLS layer exists (an unconnected client) and after ``unwrap()``
+    the methods act on the plain socket.
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError(
+            f"{self.__class__.__name__} does not have a public constructor. "
+            f"Instances are returned by SSLContext.wrap_socket()."
+        )
+
+    @classmethod
+    def _create(
+        cls,
+        sock,
+        server_side=False,
+        do_handshake_on_connect=True,
+        suppress_ragged_eofs=True,
+        server_hostname=None,
+        context=None,
+        session=None,
+    ):
+        if sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_TYPE) != _socket.SOCK_STREAM:
+            raise NotImplementedError("only stream sockets are supported")
+        if server_side:
+            if server_hostname:
+                raise ValueError("server_hostname can only be specified in server mode")
+            if session is not None:
+                raise ValueError("session is only supported in client mode")
+        if context.check_hostname and not server_hostname:
+            raise ValueError("check_hostname requires server_hostname")
+
+        # The new object takes over the descriptor; ``sock`` is left detached.
+        fields = dict(family=sock.family, type=sock.type, proto=sock.proto, fileno=sock.fileno())
+        self = cls.__new__(cls, **fields)
+        _socket.socket.__init__(self, **fields)
+        timeout = sock.gettimeout()
+        sock.detach()
+
+        self._context = context
+        self._session = session
+        self._closed = False
+        self._sslobj = None
+        self.server_side = server_side
+        self.server_hostname = context._ascii_hostname(server_hostname)
+        self.do_handshake_on_connect = do_handshake_on_connect
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+
+        self._connected = self._is_connected()
+        self.settimeout(timeout)  # after _is_connected, which may toggle blocking
+        if self._connected:
+            try:
+                self._sslobj = context._wrap_socket(
+                    self, server_side, self.server_hostname, owner=self, session=session
+                )
+                if do_handshake_on_connect:
+                    if self.gettimeout() == 0.0:
+                        raise ValueError(
+                            "do_handshake_on_connect should not be specified for non-blocking sockets"
+                        )
+                    self.do_handshake()
+            except (OSError, ValueError):
+                self.close()
+                raise
+        return self
+
+    def _is_connected(self):
+        """Whether the socket has a peer.  An unconnected socket that still holds bytes
+        (its peer wrote and closed before TLS began) is refused: those bytes never went
+        through TLS and must not reach the caller as if they had."""
+        try:
+            self.getpeername()
+            return True
+        except OSError as exc:
+            if exc.errno != _errno.ENOTCONN:
+                raise
+        blocking = self.getblocking()
+        self.setblocking(False)
+        try:
+            stray = _socket.socket.recv(self, 1)
+        except OSError as exc:
+            if exc.errno not in (_errno.ENOTCONN, _errno.EINVAL):
+                raise
+            stray = b""
+        finally:
+            self.setblocking(blocking)
+        if stray:
+            reason = "Closed before TLS handshake with data in recv buffer."
+            error = SSLError(_errno.ENOTCONN, reason)
+            error.reason = reason
+            error.library = None
+            try:
+                self.close()
+            except OSError:
+                pass
+            raise error
+        return False
+
+    # ---- properties
+    @property
+    def context(self):
+        """The SSLContext in force (a server may switch it from an SNI callback)."""
+        return self._context
+
+    @context.setter
+    def context(self, ctx):
+        self._context = ctx
+        self._sslobj.context = ctx
+
+    @property
+    def session(self):
+        """The session negotiated, or the one to resume (set before the handshake)."""
+        if self._sslobj is not None:
+            return self._sslobj.session
+        return None
+
+    @session.setter
+    def session(self, session):
+        self._session = session
+        if self._sslobj is not None:
+            self._sslobj.session = session
+
+    @property
+    def session_reused(self):
+        """True when the handshake resumed a session (None before the TLS layer exists)."""
+        if self._sslobj is not None:
+            return self._sslobj.session_reused()
+        return None
+
+    def dup(self):
+        raise NotImplementedError(f"Can't dup() {self.__class__.__name__} instances")
+
+    def _checkClosed(self, msg=None):
+        # kept for code written against the stdlib's private helper; nothing to check
+        pass
+
+    def _check_connected(self):
+        if not self._connected:
+            # raises OSError(ENOTCONN) on a socket with no peer
+            self.getpeername()
+
+    # ---- TLS data
+    def read(self, len=1024, buffer=None):
+        """Up to ``len`` decrypted bytes (b"" at the end); with ``buffer``, fill it and
+        return the count.  A ragged EOF reads as the end when ``suppress_ragged_eofs``."""
+        sslobj = self._sslobj
+        if sslobj is None:
+            raise ValueError("Read on closed or unwrapped SSL socket.")
+        try:
+            if buffer is None:
+                return sslobj.read(len)
+            return sslobj.read(len, buffer)
+        except SSLEOFError:
+            if self.suppress_ragged_eofs:
+                return b"" if buffer is None else 0
+            raise
+
+    def write(self, data):
+        """Encrypt and send ``data``; returns the number of bytes taken."""
+        sslobj = self._sslobj
+        if sslobj is None:
+            raise ValueError("Write on closed or unwrapped SSL socket.")
+        return sslobj.write(data)
+
+    def recv(self, buflen=1024, flags=0):
+        if self._sslobj is None:
+            return super().recv(buflen, flags)
+        if flags != 0:
+            raise ValueError(_no_flags("recv", self))
+        return self.read(buflen)
+
+    def recv_into(self, buffer, nbytes=None, flags=0):
+        if self._sslobj is None:
+            return super().recv_into(buffer, nbytes or 0, flags)
+        if flags != 0:
+            raise ValueError(_no_flags("recv_into", self))
+        if buffer is None:  # the stdlib then returns bytes, as read() does
+            return self.read(1024 if nbytes is None else nbytes)
+        # nbytes 0 or None: the whole buffer (the engine clamps to its size)
+        return self.read(nbytes or 0, buffer)
+
+    def recvfrom(self, buflen=1024, flags=0):
+        if self._sslobj is not None:
+            raise ValueError(_not_on_tls("recvfrom", self))
+        return super().recvfrom(buflen, flags)
+
+    def recvfrom_into(self, buffer, nbytes=None, flags=0):
+        if self._sslobj is not None:
+            raise ValueError(_not_on_tls("recvfrom_into", self))
+        return super().recvfrom_into(buffer, nbytes or 0, flags)
+
+    def recvmsg(self, *args, **kwargs):
+        raise NotImplementedError(_not_on_tls("recvmsg", self))
+
+    def recvmsg_into(self, *args, **kwargs):
+        raise NotImplementedError(_not_on_tls("recvmsg_into", self))
+
+    def send(self, data, flags=0):
+        if self._sslobj is None:
+            return super().send(data, flags)
+        if flags != 0:
+            raise ValueError(_no_flags("send", self))
+        return self._sslobj.write(data)
+
+    def sendall(self, data, flags=0):
+        if self._sslobj is None:
+            return super().sendall(data, flags)
+        if flags != 0:
+            raise ValueError(_no_flags("sendall", self))
+        # One write takes it all (OpenSSL loops over records and partial sends); the
+        # loop covers a partial count all the same.
+        with memoryview(data) as view, view.cast("B") as flat:
+            total = len(flat)
+            done = self._sslobj.write(flat)
+            while done < total:
+                done += self._sslobj.write(flat[done:])
+        return None
+
+    def sendto(self, data, flags_or_addr, addr=None):
+        if self._sslobj is not None:
+            raise ValueError(_not_on_tls("sendto", self))
+        if addr is None:
+            return super().sendto(data, flags_or_addr)
+        return super().sendto(data, flags_or_addr, addr)
+
+    def sendmsg(self, *args, **kwargs):
+        raise NotImplementedError(_not_on_tls("sendmsg", self))
+
+    def sendfile(self, file, offset=0, count=None):
+        """Send a file; through TLS it is read and sent in pieces (no kernel TLS yet)."""
+        if self._sslobj is None:
+            return super().sendfile(file, offset, count)
+        return self._sendfile_use_send(file, offset, count)
+
+    def pending(self):
+        """Decrypted bytes ready for ``read`` without touching the socket."""
+        if self._sslobj is None:
+            return 0
+        return self._sslobj.pending()
+
+    # ---- connection life
+    def do_handshake(self, block=False):
+        """Run the TLS handshake (``block=True`` blocks even on a non-blocking socket)."""
+        self._check_connected()
+        timeout = self.gettimeout()
+        try:
+            if block and timeout == 0.0:
+                self.settimeout(None)
+            self._sslobj.do_handshake()
+        finally:
+            self.settimeout(timeout)
+
+    def _connect_tls(self, addr, report_errno):
+        if self.server_side:
+            raise ValueError("can't connect in server-side mode")
+        if self._connected or self._sslobj is not None:
+            raise ValueError("attempt to connect already-connected SSLSocket!")
+        self._sslobj = self._context._wrap_socket(
+            self, False, self.server_hostname, owner=self, session=self._session
+        )
+        try:
+            if report_errno:
+                code = super().connect_ex(addr)
+            else:
+                code = None
+                super().connect(addr)
+            if not code:
+                self._connected = True
+                if self.do_handshake_on_connect:
+                    self.do_handshake()
+            return code
+        except (OSError, ValueError):
+            self._sslobj = None
+            raise
+
+    def connect(self, addr):
+        """Connect to ``addr``, then (``do_handshake_on_connect``) run the handshake."""
+        self._connect_tls(addr, False)
+
+    def connect_ex(self, addr):
+        """``connect`` that returns the errno instead of raising it."""
+        return self._connect_tls(addr, True)
+
+    def accept(self):
+        """Accept a connection: ``(SSLSocket, address)``, the new socket server-side."""
+        conn, addr = super().accept()
+        conn = self._context.wrap_socket(
+            conn,
+            do_handshake_on_connect=self.do_handshake_on_connect,
+            suppress_ragged_eofs=self.suppress_ragged_eofs,
+            server_side=True,
+        )
+        return conn, addr
+
+    def unwrap(self):
+        """Close TLS (close_notify both ways) and return the plain socket's object."""
+        sslobj = self._sslobj
+        if not sslobj:
+            raise ValueError("No SSL wrapper around " + str(self))
+        sock = sslobj.shutdown()
+        self._sslobj = None
+        return sock
+
+    def shutdown(self, how):
+        self._sslobj = None
+        super().shutdown(how)
+
+    def _real_close(self):
+        self._sslobj = None
+        super()._real_close()
+
+    # ---- queries (as on SSLObject; None where no TLS layer exists)
+    def getpeercert(self, binary_form=False):
+        self._check_connected()
+        return self._sslobj.getpeercert(binary_form)
+
+    def get_verified_chain(self):
+        sslobj = self._sslobj
+        return [] if sslobj is None else sslobj.get_verified_chain()
+
+    def get_unverified_chain(self):
+        sslobj = self._sslobj
+        return [] if sslobj is None else sslobj.get_unverified_chain()
+
+    def selected_npn_protocol(self):
+        import warnings
+
+        warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
+        return None
+
+    def selected_alpn_protocol(self):
+        sslobj = self._sslobj
+        return None if sslobj is None else sslobj.selected_alpn_protocol()
+
+    def cipher(self):
+        sslobj = self._sslobj
+        return None if sslobj is None else sslobj.cipher()
+
+    def shared_ciphers(self):
+        sslobj = self._sslobj
+        return None if sslobj is None else sslobj.shared_ciphers()
+
+    def compression(self):
+        return None
+
+    def get_channel_binding(self, cb_type="tls-unique"):
+        sslobj = self._sslobj
+        if sslobj is not None:
+            return sslobj.get_channel_binding(cb_type)
+        if cb_type not in CHANNEL_BINDING_TYPES:
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        return None
+
+    def version(self):
+        sslobj = self._sslobj
+        return None if sslobj is None else sslobj.version()
+
+    def verify_client_post_handshake(self):
+        sslobj = self._sslobj
+        if not sslobj:
+            raise ValueError("No SSL wrapper around " + str(self))
+        return sslobj.verify_client_post_handshake()
+
+
 SSLContext.sslobject_class = SSLObject
+SSLContext.sslsocket_class = SSLSocket
 
 
 def _check_purpose(purpose):
@@ -584,45 +984,6 @@ def get_server_certificate(
     cert_reqs = CERT_NONE if ca_certs is None else CERT_REQUIRED
     context = _create_stdlib_context(ssl_version, cert_reqs=cert_reqs, cafile=ca_certs)
     with _socket.create_connection(addr, timeout=timeout) as sock:
-        dercert = _handshake_over_socket(context, sock, host).getpeercert(True)
+        with context.wrap_socket(sock, server_hostname=host) as sslsock:
+            dercert = sslsock.getpeercert(True)
     return DER_cert_to_PEM_cert(dercert)
-
-
-def _handshake_over_socket(context, sock, server_hostname):
-    """A client handshake of an SSLObject over MemoryBIOs, pumped through a
-    connected socket (what ``SSLSocket.do_handshake`` does until SSLSocket exists).
-    A socket timeout becomes the stdlib's handshake TimeoutError; the peer's EOF
-    reaches OpenSSL, which reports it as the stdlib does (SSLEOFError); a failed
-    handshake still sends its alert."""
-    incoming, outgoing = MemoryBIO(), MemoryBIO()
-    sslobj = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
-    try:
-        while True:
-            try:
-                sslobj.do_handshake()
-                done = True
-            except SSLWantReadError:
-                done = False
-            except SSLError:
-                # the alert OpenSSL queued reaches the peer, as from an SSLSocket
-                data = outgoing.read()
-                if data:
-                    try:
-                        sock.sendall(data)
-                    except OSError:
-                        pass
-                raise
-            data = outgoing.read()
-            if data:
-                sock.sendall(data)
-            if done:
-                return sslobj
-            data = sock.recv(32768)
-            if data:
-                incoming.write(data)
-            else:
-                incoming.write_eof()
-    except _socket.timeout:
-        pass
-    # raised outside the except clause: the stdlib's error carries no context
-    raise _socket.timeout(_LOCATION + ": The handshake operation timed out")

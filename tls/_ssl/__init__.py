@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import operator
 import os
+import select
+import socket
+import time
 import warnings
 import weakref
 
@@ -936,6 +939,12 @@ class _SSLContext:
             sock.session = session
         return sock
 
+    def _wrap_socket(self, sock, server_side, server_hostname=None, *, owner=None, session=None):
+        conn = _SocketConnection(self, sock, server_side, server_hostname, owner)
+        if session is not None:
+            conn.session = session
+        return conn
+
 
 def _nid_name(nid, func):
     if nid == lib.NID_undef:
@@ -1005,23 +1014,7 @@ class _SSLSocket:
     )
 
     def __init__(self, context, incoming, outgoing, server_side, server_hostname, owner):
-        protocol = context._protocol
-        if server_side and protocol == PROTOCOL_TLS_CLIENT:
-            raise _plain_ssl_error("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
-        if not server_side and protocol == PROTOCOL_TLS_SERVER:
-            raise _plain_ssl_error("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
-        self._context = context
-        self._server_side = bool(server_side)
-        self.server_hostname = None
-        # A weak reference, as CPython keeps it: SSLObject <-> _SSLSocket is no cycle, so
-        # both (and the SSL with its buffers) go as soon as the SSLObject does.
-        self._owner_ref = None if owner is None else weakref.ref(owner)
-        self._in_eof = False
-        self._xfer = None
-        self._readbuf = None
-        self._readbuf_size = 0
-        self._shutdown_seen_zero = False
-        self._handle = None
+        self._start(context, server_side, owner)
         if (
             incoming.__class__ is MemoryBIO
             and outgoing.__class__ is MemoryBIO
@@ -1036,7 +1029,6 @@ class _SSLSocket:
                 raise _ssl_error_from_queue("failed to allocate SSL object")
             # size: what an SSL with its record buffers holds, so PyPy's GC sees it
             self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
-            self._in_foreign = self._out_foreign = None
             self._rbio, self._wbio = rbio, wbio
             state_set = True
         else:
@@ -1058,6 +1050,35 @@ class _SSLSocket:
                 lib.BIO_free(self._wbio)  # one MemoryBIO for both ends: SSL_set_bio took one reference
             lib.SSL_set_mode(ssl, lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | lib.SSL_MODE_AUTO_RETRY)
             state_set = False
+        self._finish(server_hostname, state_set)
+
+    def _start(self, context, server_side, owner):
+        """The checks and fields every connection starts with, before its SSL exists."""
+        protocol = context._protocol
+        if server_side and protocol == PROTOCOL_TLS_CLIENT:
+            raise _plain_ssl_error("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
+        if not server_side and protocol == PROTOCOL_TLS_SERVER:
+            raise _plain_ssl_error("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
+        self._context = context
+        self._server_side = bool(server_side)
+        self.server_hostname = None
+        # A weak reference, as CPython keeps it: SSLObject <-> _SSLSocket is no cycle, so
+        # both (and the SSL with its buffers) go as soon as the SSLObject does.
+        self._owner_ref = None if owner is None else weakref.ref(owner)
+        self._in_eof = False
+        self._xfer = None
+        self._readbuf = None
+        self._readbuf_size = 0
+        self._shutdown_seen_zero = False
+        self._handle = None
+        self._in_foreign = self._out_foreign = None
+
+    def _finish(self, server_hostname, state_set):
+        """What every new SSL gets once it exists: post-handshake auth, host name, SNI handle
+        and (unless set already) its connect or accept state."""
+        ssl = self._ssl
+        context = self._context
+        server_side = self._server_side
         if context._post_handshake_auth:
             if server_side:
                 # Only servers that verify get SSL_VERIFY_POST_HANDSHAKE (bpo-37428).
@@ -1493,6 +1514,178 @@ class _SSLSocket:
         if ssl is not None:
             ffi.gc(ssl, None)
             lib.SSL_free(ssl)
+
+
+# --------------------------------------------------------------------------- socket connections
+_tls_SSL_new_socket = lib.tls_SSL_new_socket
+_tls_ssl_shutdown = lib.tls_ssl_shutdown
+_WANT_WRITE = lib.SSL_ERROR_WANT_WRITE
+_ZERO_RETURN = lib.SSL_ERROR_ZERO_RETURN
+_POLLIN = getattr(select, "POLLIN", 1)
+_POLLOUT = getattr(select, "POLLOUT", 4)
+_INFINITY = float("inf")
+_SSL_ERROR_NO_SOCKET = 9  # CPython's PY_SSL_ERROR_NO_SOCKET (not exported)
+_monotonic = time.monotonic
+
+
+class _SocketConnection(_SSLSocket):
+    """One TLS connection whose SSL reads and writes a socket's fd itself (CPython's
+    ``_ssl._SSLSocket`` in socket mode): no record passes through Python.
+
+    The Python socket keeps the fd and its blocking state: its timeout (None: blocking,
+    0: non-blocking, > 0: O_NONBLOCK plus a wait here) is read at every operation, as
+    CPython does, so ``settimeout`` between calls takes effect.
+    """
+
+    __slots__ = ("_sock_ref",)
+
+    def __init__(self, context, sock, server_side, server_hostname, owner):
+        self._start(context, server_side, owner)
+        self._sock_ref = weakref.ref(sock)
+        ssl = _tls_SSL_new_socket(context._ctx, sock.fileno(), 1 if server_side else 0)
+        if ssl == ffi.NULL:
+            raise _ssl_error_from_queue("failed to allocate SSL object")
+        self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+        self._rbio = self._wbio = None
+        self._finish(server_hostname, True)
+
+    def _socket(self):
+        """The socket and its timeout; SSLError when the socket object is gone."""
+        sock = self._sock_ref()
+        if sock is None:
+            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
+        return sock, sock.gettimeout()
+
+    @staticmethod
+    def _retry(sock, timeout, err, deadline, what):
+        """After ``err`` from an operation: the deadline to retry under (infinite on a
+        blocking socket), once the socket is ready as its timeout allows; None when the
+        caller must raise (another error, or WANT_* on a non-blocking socket)."""
+        if (err != _WANT_READ and err != _WANT_WRITE) or timeout == 0:
+            return None
+        if timeout is None:  # blocking: OpenSSL has waited already, just go on
+            return _INFINITY
+        if deadline is None:
+            deadline = _monotonic() + timeout
+        fd = sock.fileno()
+        if fd < 0:
+            raise SSLError("Underlying socket has been closed.")
+        remaining = deadline - _monotonic()
+        if remaining > 0:
+            poller = select.poll()
+            poller.register(fd, _POLLIN if err == _WANT_READ else _POLLOUT)
+            # poll() retries on EINTR with the time left and runs signal handlers (PEP 475)
+            if poller.poll(remaining * 1000.0 + 0.999):
+                return deadline
+        raise socket.timeout(f"{_LOCATION}: The {what} operation timed out")
+
+    def _io_error(self, err):
+        """An SSL_ERROR_SYSCALL with an errno from a handshake or shutdown is the OSError
+        itself, as in CPython; every other failure as for memory BIOs."""
+        if err == lib.SSL_ERROR_SYSCALL and not _ERR_peek_error():
+            code = ffi.errno
+            if code:
+                return OSError(code, os.strerror(code))
+        return self._error(0, err)
+
+    def do_handshake(self):
+        sock, timeout = self._socket()
+        ssl = self._ssl
+        deadline = None
+        while True:
+            ret = _tls_ssl_do_handshake(ssl)
+            if ret == 1:
+                return
+            deadline = self._retry(sock, timeout, -ret, deadline, "handshake")
+            if deadline is None:
+                raise self._io_error(-ret)
+
+    def read(self, len=1024, buffer=None):
+        sock, timeout = self._socket()
+        if buffer is not None:
+            try:
+                dest = _from_buffer(buffer, require_writable=True)
+            except (TypeError, BufferError):
+                raise TypeError(
+                    f"read() argument 2 must be read-write bytes-like object, not {type(buffer).__name__}"
+                ) from None
+            size = _sizeof(dest)
+            if len <= 0 or len > size:
+                len = size
+            if len == 0:
+                return 0
+        elif len > self._readbuf_size:
+            dest = _new_chars(len)
+            if len <= _KEEP_READ_BUFFER:
+                self._readbuf = dest
+                self._readbuf_size = len
+        elif len > 0:
+            dest = self._readbuf
+        else:
+            if len < 0:
+                raise ValueError("size should not be negative")
+            return b""
+        ssl = self._ssl
+        deadline = None
+        while True:
+            got = _tls_ssl_read(ssl, dest, len)
+            if got >= 0:
+                return got if buffer is not None else _unpack(dest, got)
+            err = -got
+            if err == _ZERO_RETURN and lib.SSL_get_shutdown(ssl) == lib.SSL_RECEIVED_SHUTDOWN:
+                consume_errors()
+                return 0 if buffer is not None else b""
+            deadline = self._retry(sock, timeout, err, deadline, "read")
+            if deadline is None:
+                raise self._error(0, err)
+
+    def write(self, data):
+        sock, timeout = self._socket()
+        if data.__class__ is bytes:
+            src = data
+            size = len(data)
+        else:
+            try:
+                src = _from_buffer(data)
+            except TypeError:
+                raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
+            size = _sizeof(src)
+        ssl = self._ssl
+        deadline = None
+        while True:
+            # After WANT_WRITE OpenSSL wants the very same buffer again: it has sent part of
+            # it and the mode SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets the address change.
+            written = _tls_ssl_write(ssl, src, size)
+            if written >= 0:
+                return written
+            err = -written
+            deadline = self._retry(sock, timeout, err, deadline, "write")
+            if deadline is None:
+                raise self._error(0, err)
+
+    def shutdown(self):
+        sock, timeout = self._socket()
+        if sock.fileno() < 0:
+            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
+        ssl = self._ssl
+        deadline = None
+        zeros = 0
+        while True:
+            ret = _tls_ssl_shutdown(ssl)
+            if ret == 1:
+                return sock
+            if ret == 0:
+                # close_notify sent; a second call waits for the peer's (at most twice, as CPython)
+                zeros += 1
+                if zeros > 1:
+                    return sock
+                self._shutdown_seen_zero = True
+                continue
+            err = -ret
+            what = "read" if err == _WANT_READ else "write"
+            deadline = self._retry(sock, timeout, err, deadline, what)
+            if deadline is None:
+                raise self._io_error(err)
 
 
 # --------------------------------------------------------------------------- sessions

@@ -4,6 +4,7 @@ INCLUDES = """
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
 #include <limits.h> /* INT_MAX in tls_bio_drain */
+#include <errno.h>  /* cleared before socket operations, read back through ffi.errno */
 """
 
 TYPES = """
@@ -221,8 +222,17 @@ long long tls_bio_drain(BIO *, char *, int, int);
    (check != 0) the host name to verify, or for an IP address (a2i_IPADDRESS; its expected
    failure is cleared) the IP to verify and no SNI.  1 on success, 0 on failure (queue). */
 int tls_SSL_set_hostname(SSL *, const char *, int);
-/* tls_ssl_do_handshake: 1 when SSL_do_handshake completed, else -SSL_get_error(ret). */
+/* tls_ssl_do_handshake: 1 when SSL_do_handshake completed, else -SSL_get_error(ret).
+   errno is cleared first, so after SSL_ERROR_SYSCALL ffi.errno tells an I/O error (set)
+   from a bare EOF (0). */
 int tls_ssl_do_handshake(SSL *);
+/* tls_ssl_shutdown: SSL_shutdown's 1 or 0, else -SSL_get_error(ret) (errno as above). */
+int tls_ssl_shutdown(SSL *);
+/* tls_SSL_new_socket: SSL_new reading and writing the socket fd itself (SSL_set_fd: a
+   socket BIO that never closes fd), the modes of tls_SSL_new_mem, and the accept
+   (server_side) or connect state.  Blocking follows the fd's O_NONBLOCK flag, which
+   the Python socket sets from its timeout.  NULL on failure (the queue says why). */
+SSL *tls_SSL_new_socket(SSL_CTX *, int, int);
 /* tls_SSL_new_mem: SSL_new with two memory BIOs attached (a reference taken on each,
    one when they are the same BIO), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
    SSL_MODE_AUTO_RETRY, and the accept (server_side) or connect state.  NULL when
@@ -392,9 +402,22 @@ static int tls_SSL_set_hostname(SSL *s, const char *name, int check)
 
 static int tls_ssl_do_handshake(SSL *s)
 {
-    int ret = SSL_do_handshake(s), err;
+    int ret, err;
+    errno = 0;
+    ret = SSL_do_handshake(s);
     if (ret == 1)
         return 1;
+    err = SSL_get_error(s, ret);
+    return -(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static int tls_ssl_shutdown(SSL *s)
+{
+    int ret, err;
+    errno = 0;
+    ret = SSL_shutdown(s);
+    if (ret >= 0)
+        return ret;
     err = SSL_get_error(s, ret);
     return -(err > 0 ? err : SSL_ERROR_SSL);
 }
@@ -422,6 +445,23 @@ static SSL *tls_SSL_new_mem(SSL_CTX *ctx, BIO *rbio, BIO *wbio, int server_side)
         return NULL;
     }
     SSL_set_bio(s, rbio, wbio);
+    SSL_set_mode(s, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
+    if (server_side)
+        SSL_set_accept_state(s);
+    else
+        SSL_set_connect_state(s);
+    return s;
+}
+
+static SSL *tls_SSL_new_socket(SSL_CTX *ctx, int fd, int server_side)
+{
+    SSL *s = SSL_new(ctx);
+    if (s == NULL)
+        return NULL;
+    if (SSL_set_fd(s, fd) != 1) {
+        SSL_free(s);
+        return NULL;
+    }
     SSL_set_mode(s, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
     if (server_side)
         SSL_set_accept_state(s);
