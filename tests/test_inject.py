@@ -5,6 +5,7 @@ extraction must leave ``ssl`` (and the modules that captured its names) holding 
 identical objects as before.  Every test that injects extracts again (fixture).
 """
 
+import contextlib
 import ftplib
 import http.client
 import os
@@ -13,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import urllib.request
 
 import pytest
 
@@ -75,7 +77,14 @@ def std_snapshot():
 
 
 def test_round_trip_restores_every_attribute(std_snapshot):
-    assert set(EXPECTED) >= {"SSLContext", "SSLObject", "SSLSession", "create_default_context", "Purpose"}
+    assert set(EXPECTED) >= {
+        "SSLContext",
+        "SSLSocket",
+        "SSLObject",
+        "SSLSession",
+        "create_default_context",
+        "Purpose",
+    }
     tls.inject_into_ssl()
     for name in EXPECTED:
         assert getattr(ssl, name) is getattr(tssl, name), name
@@ -246,15 +255,12 @@ def test_captured_names_patched_and_restored(std_snapshot):
     std_socket = std_snapshot["vars"]["SSLSocket"]
     assert ftplib._SSLSocket is std_socket
     tls.inject_into_ssl()
-    if hasattr(tssl, "SSLSocket"):
-        assert ftplib._SSLSocket is tssl.SSLSocket
+    assert ftplib._SSLSocket is tssl.SSLSocket
     tls.extract_from_ssl()
     assert ftplib._SSLSocket is std_socket
 
 
 def test_module_imported_while_injected_gets_the_stdlib_back():
-    if not hasattr(tssl, "SSLSocket"):
-        pytest.skip("tls.ssl has no SSLSocket yet")
     saved = sys.modules.pop("ftplib")
     try:
         tls.inject_into_ssl()
@@ -279,11 +285,70 @@ def test_urllib3_makes_tls_contexts_while_injected(std_snapshot):
     assert type(urllib3_ssl.create_urllib3_context()) is std_snapshot["vars"]["SSLContext"]
 
 
+@contextlib.contextmanager
+def stdlib_https_server(certs, requests=1):
+    """A minimal HTTPS server on the stdlib's own classes (even while tls is injected),
+    in a thread, answering ``requests`` requests with ``ok``."""
+    ctx = vars(ssl)["SSLContext"](ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certs.server, certs.server_key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    errors = []
+
+    def serve():
+        try:
+            for _ in range(requests):
+                conn, _ = listener.accept()
+                conn.settimeout(10)
+                with ctx.wrap_socket(conn, server_side=True) as wrapped:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = wrapped.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    wrapped.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        thread.join(timeout=30)
+        listener.close()
+    assert not thread.is_alive()
+    assert not errors
+
+
+def test_http_client_and_urllib_use_tls_while_injected(certs, injected, monkeypatch):
+    """Their default contexts come from ssl at call time: tls's (trusting the test CA
+    through SSL_CERT_FILE, which OpenSSL reads)."""
+    monkeypatch.setenv("SSL_CERT_FILE", certs.ca)
+    with stdlib_https_server(certs, requests=2) as port:
+        conn = http.client.HTTPSConnection("localhost", port, timeout=10)
+        try:
+            conn.request("GET", "/")
+            assert type(conn.sock) is tssl.SSLSocket
+            assert conn.getresponse().read() == b"ok"
+        finally:
+            conn.close()
+        with urllib.request.urlopen(f"https://localhost:{port}/", timeout=10) as response:
+            assert type(response.fp.raw._sock) is tssl.SSLSocket
+            assert response.read() == b"ok"
+    from tls._binding import clear_errors
+
+    clear_errors()  # what the stdlib server may leave on a queue it shares
+
+
 # --------------------------------------------------------------------------- importing tls
 
 
-def _python(*args, cwd, check=False):
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tls.__file__))))
+def _python(*args, cwd, check=False, **environ):
+    env = dict(
+        os.environ, **environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tls.__file__)))
+    )
     env.pop("PYTHONSAFEPATH", None)
     return subprocess.run(
         [sys.executable, *args],
@@ -382,6 +447,25 @@ def test_run_exit_status_and_exceptions(tmp_path):
     (tmp_path / "bye.py").write_text(message)
     bye = _python("-m", "tls", "run", "bye.py", cwd=tmp_path)
     assert bye.returncode == 1 and bye.stderr.strip() == "goodbye"
+
+
+def test_run_program_makes_https_requests_on_tls(tmp_path, certs):
+    program = (
+        "import sys, urllib.request\n"
+        "with urllib.request.urlopen(sys.argv[1], timeout=10) as response:\n"
+        "    kind = type(response.fp.raw._sock).__module__\n"
+        "    print(response.read().decode(), kind)\n"
+    )
+    (tmp_path / "fetch.py").write_text(program)
+    with stdlib_https_server(certs) as port:
+        result = _python(
+            "-m", "tls", "run", "fetch.py", f"https://localhost:{port}/", cwd=tmp_path, SSL_CERT_FILE=certs.ca
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ok", "tls.ssl"]
+    from tls._binding import clear_errors
+
+    clear_errors()
 
 
 def test_run_usage_errors(tmp_path):
