@@ -559,7 +559,7 @@ class SSLSocket(_socket.socket):
             raise NotImplementedError("only stream sockets are supported")
         if server_side:
             if server_hostname:
-                raise ValueError("server_hostname can only be specified in server mode")
+                raise ValueError("server_hostname can only be specified in client mode")
             if session is not None:
                 raise ValueError("session is only supported in client mode")
         if context.check_hostname and not server_hostname:
@@ -698,21 +698,34 @@ class SSLSocket(_socket.socket):
         return sslobj.write(data)
 
     def recv(self, buflen=1024, flags=0):
-        if self._sslobj is None:
+        sslobj = self._sslobj
+        if sslobj is None:
             return super().recv(buflen, flags)
         if flags != 0:
             raise ValueError(_no_flags("recv", self))
-        return self.read(buflen)
+        # read() inlined: this is the hot path of every client
+        try:
+            return sslobj.read(buflen)
+        except SSLEOFError:
+            if self.suppress_ragged_eofs:
+                return b""
+            raise
 
     def recv_into(self, buffer, nbytes=None, flags=0):
-        if self._sslobj is None:
+        sslobj = self._sslobj
+        if sslobj is None:
             return super().recv_into(buffer, nbytes or 0, flags)
         if flags != 0:
             raise ValueError(_no_flags("recv_into", self))
         if buffer is None:  # the stdlib then returns bytes, as read() does
             return self.read(1024 if nbytes is None else nbytes)
-        # nbytes 0 or None: the whole buffer (the engine clamps to its size)
-        return self.read(nbytes or 0, buffer)
+        try:
+            # nbytes 0 or None: the whole buffer (the engine clamps to its size)
+            return sslobj.read(nbytes or 0, buffer)
+        except SSLEOFError:
+            if self.suppress_ragged_eofs:
+                return 0
+            raise
 
     def recvfrom(self, buflen=1024, flags=0):
         if self._sslobj is not None:

@@ -226,6 +226,11 @@ int tls_SSL_set_hostname(SSL *, const char *, int);
    errno is cleared first, so after SSL_ERROR_SYSCALL ffi.errno tells an I/O error (set)
    from a bare EOF (0). */
 int tls_ssl_do_handshake(SSL *);
+/* tls_SSL_free: SSL_free that keeps the session resumable.  Freeing a connection that
+   never sent close_notify makes OpenSSL mark its session not resumable, so a client
+   that just closes its socket could not resume; CPython 3.13 marks the shutdown as
+   sent first (gh-123249), and so does this. */
+void tls_SSL_free(SSL *);
 /* tls_ssl_shutdown: SSL_shutdown's 1 or 0, else -SSL_get_error(ret) (errno as above). */
 int tls_ssl_shutdown(SSL *);
 /* tls_SSL_new_socket: SSL_new reading and writing the socket fd itself (SSL_set_fd: a
@@ -409,6 +414,12 @@ static int tls_ssl_do_handshake(SSL *s)
         return 1;
     err = SSL_get_error(s, ret);
     return -(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static void tls_SSL_free(SSL *s)
+{
+    SSL_set_shutdown(s, SSL_SENT_SHUTDOWN | SSL_get_shutdown(s));
+    SSL_free(s);
 }
 
 static int tls_ssl_shutdown(SSL *s)
