@@ -1860,6 +1860,32 @@ def RAND_status():
     return bool(lib.RAND_status())
 
 
+def RAND_add(string, entropy, /):
+    """Mix ``string`` (str, as UTF-8, or bytes-like) into the generator, crediting
+    ``entropy`` bytes of randomness."""
+    if isinstance(string, str):
+        string = string.encode("utf-8")
+    try:
+        data = ffi.from_buffer(string)
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(string).__name__}'") from None
+    entropy = float(entropy)
+    size = len(data)
+    done = 0
+    while True:  # in int-sized pieces, at least one call (as for an empty string)
+        chunk = min(size - done, _INT_MAX)
+        lib.RAND_add(data + done, chunk, entropy)
+        done += chunk
+        if done >= size:
+            return None
+
+
+def RAND_pseudo_bytes(n):
+    """Deprecated: ``(RAND_bytes(n), True)``; the generator is always cryptographic."""
+    warnings.warn("ssl.RAND_pseudo_bytes() is deprecated", DeprecationWarning, stacklevel=2)
+    return RAND_bytes(n), True
+
+
 # --------------------------------------------------------------------------- ASN.1 objects
 def _asn1obj_to_tuple(obj):
     nid = lib.OBJ_obj2nid(obj)
