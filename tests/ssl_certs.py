@@ -432,6 +432,20 @@ def make_certs(directory):
     )
 
 
+def ipv6_loopback():
+    """True when this machine can bind ::1 (tests needing it skip otherwise)."""
+    import socket
+
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 # ----------------------------------------------------------------------------- memory pairs
 _CACHE = {}
 

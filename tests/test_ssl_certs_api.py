@@ -14,7 +14,7 @@ import sys
 import threading
 
 import pytest
-from ssl_certs import Pair, make_odd_certs, openssl_s_server
+from ssl_certs import Pair, ipv6_loopback, make_odd_certs, openssl_s_server
 
 import tls.ssl as tssl
 
@@ -174,18 +174,7 @@ def test_get_server_certificate_from_a_server_wanting_a_client_certificate(certs
             assert str(ours.value).rsplit(" (", 1)[0] == str(theirs.value).rsplit(" (", 1)[0]
 
 
-def _ipv6_loopback():
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
 def test_get_server_certificate_ipv6(certs):
     with s_server(certs.server, certs.server_key, host="::1") as port:
         ours = tssl.get_server_certificate(("::1", port), ca_certs=certs.ca)

@@ -764,3 +764,142 @@ def test_import_leaves_stdlib_ssl_alone():
     root = os.path.dirname(os.path.dirname(os.path.abspath(tssl.__file__)))
     env = dict(os.environ, PYTHONPATH=root)
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=root)
+
+
+# ---------------------------------------------------------------- deprecated 3.11 helpers
+# CPython 3.11's outcomes, written down so PyPy (whose stdlib follows 3.9) checks them too.
+MATCH_HOSTNAME_SPEC = [
+    ({"subject": ((("commonName", "example.com"),),)}, "example.com", None),
+    ({"subject": ((("commonName", "example.com"),),)}, "EXAMPLE.com", None),
+    ({"subjectAltName": (("DNS", "*.a.com"),)}, "x.a.com", None),
+    ({"subjectAltName": (("DNS", "*.a.com"),)}, "a.com", "hostname 'a.com' doesn't match '*.a.com'"),
+    ({"subjectAltName": (("DNS", "*.a.com"),)}, "x.y.a.com", "hostname 'x.y.a.com' doesn't match '*.a.com'"),
+    (
+        {"subjectAltName": (("DNS", "*.a.com"), ("DNS", "b.com"))},
+        "y.com",
+        "hostname 'y.com' doesn't match either of '*.a.com', 'b.com'",
+    ),
+    ({"subjectAltName": (("IP Address", "127.0.0.1"),)}, "127.0.0.1", None),
+    ({"subjectAltName": (("IP Address", "2001:DB8:0:0:0:0:0:1\n"),)}, "2001:db8::1", None),
+    ({"subjectAltName": (("DNS", "a.com"),)}, "127.0.0.1", "hostname '127.0.0.1' doesn't match 'a.com'"),
+    (
+        {"subjectAltName": (("DNS", "127.0.0.1"),)},
+        "127.0.0.1",
+        "hostname '127.0.0.1' doesn't match '127.0.0.1'",
+    ),
+    (
+        {"subjectAltName": (("IP Address", "127.0.0.1"),)},
+        "127.1",
+        "hostname '127.1' doesn't match '127.0.0.1'",
+    ),
+    ({"subjectAltName": (("email", "a@b.c"),), "subject": ((("commonName", "c.com"),),)}, "c.com", None),
+    (
+        {"subjectAltName": (("DNS", "a.com"),), "subject": ((("commonName", "c.com"),),)},
+        "c.com",
+        "hostname 'c.com' doesn't match 'a.com'",
+    ),
+    (
+        {"subject": ((("organizationName", "x"),),)},
+        "c.com",
+        "no appropriate commonName or subjectAltName fields were found",
+    ),
+    (
+        {"subjectAltName": (("DNS", "f*.com"),)},
+        "foo.com",
+        "partial wildcards in leftmost label are not supported: 'f*.com'.",
+    ),
+    (
+        {"subjectAltName": (("DNS", "*.*.com"),)},
+        "foo.com",
+        "too many wildcards in certificate DNS name: '*.*.com'.",
+    ),
+    (
+        {"subjectAltName": (("DNS", "a.*.com"),)},
+        "foo.com",
+        "wildcard can only be present in the leftmost label: 'a.*.com'.",
+    ),
+    (
+        {"subjectAltName": (("DNS", "*"),)},
+        "foo",
+        "sole wildcard without additional labels are not support: '*'.",
+    ),
+    ({"subjectAltName": (("DNS", ""),)}, "foo", "hostname 'foo' doesn't match ''"),
+]
+
+
+@pytest.mark.parametrize("cert, hostname, error", MATCH_HOSTNAME_SPEC)
+def test_match_hostname(cert, hostname, error):
+    with pytest.warns(DeprecationWarning, match=r"ssl\.match_hostname\(\) is deprecated"):
+        if error is None:
+            assert tssl.match_hostname(cert, hostname) is None
+            return
+        with pytest.raises(tssl.CertificateError) as e:
+            tssl.match_hostname(cert, hostname)
+    assert e.value.args == (error,)
+    assert isinstance(e.value, std.CertificateError)
+    if STD_IS_SPEC:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            with pytest.raises(std.CertificateError) as s:
+                std.match_hostname(cert, hostname)
+        assert str(e.value) == str(s.value) and s.value.args == e.value.args
+
+
+def test_match_hostname_needs_a_certificate():
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="empty or no certificate"):
+        tssl.match_hostname({}, "x")
+
+
+def test_module_wrap_socket(certs):
+    import socket
+
+    with pytest.warns(DeprecationWarning, match=r"ssl\.wrap_socket\(\) is deprecated"):
+        with pytest.raises(ValueError, match="certfile must be specified for server-side operations"):
+            tssl.wrap_socket(socket.socket(), server_side=True)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        server = std.SSLContext(std.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(certs.server, certs.server_key)
+        import threading
+
+        def serve():
+            conn, _ = listener.accept()
+            with server.wrap_socket(conn, server_side=True) as s:
+                s.sendall(b"hi")
+                s.recv(1)
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # also PROTOCOL_TLS's
+            raw = socket.create_connection(listener.getsockname(), timeout=10)
+            s = tssl.wrap_socket(raw, cert_reqs=tssl.CERT_REQUIRED, ca_certs=certs.ca)
+        with s:
+            assert isinstance(s, tssl.SSLSocket) and s.recv(2) == b"hi"
+            assert s.getpeercert()["subject"]  # verified against ca_certs
+            s.sendall(b"x")
+        thread.join(10)
+
+
+def test_protocol_names_and_rand_helpers():
+    assert tssl.get_protocol_name(tssl.PROTOCOL_TLS_CLIENT) == "PROTOCOL_TLS_CLIENT"
+    assert tssl.get_protocol_name(99) == "<unknown>"
+    assert tssl.RAND_add("text", 0.5) is None and tssl.RAND_add(b"bytes", 2) is None
+    assert tssl.RAND_add(memoryview(b""), 0) is None
+    with pytest.raises(TypeError, match="a bytes-like object is required, not 'int'"):
+        tssl.RAND_add(1, 2)
+    with pytest.warns(DeprecationWarning, match=r"ssl\.RAND_pseudo_bytes\(\) is deprecated"):
+        data, strong = tssl.RAND_pseudo_bytes(16)
+    assert len(data) == 16 and strong is True
+
+
+def test_stdlib_purpose_accepted():
+    """Code that imported ssl passes its Purpose to tls.ssl's factories."""
+    assert tssl.create_default_context(std.Purpose.SERVER_AUTH).protocol == tssl.PROTOCOL_TLS_CLIENT
+    assert tssl.create_default_context(std.Purpose.CLIENT_AUTH).protocol == tssl.PROTOCOL_TLS_SERVER
+    ctx = tssl._create_unverified_context(purpose=std.Purpose.SERVER_AUTH)
+    assert ctx.verify_mode == tssl.CERT_NONE
+    tssl.SSLContext(tssl.PROTOCOL_TLS_CLIENT).load_default_certs(std.Purpose.SERVER_AUTH)
+    with pytest.raises(TypeError):
+        tssl.create_default_context("1.3.6.1.5.5.7.3.1")

@@ -13,9 +13,11 @@ from __future__ import annotations
 import base64
 import errno as _errno
 import functools
+import ipaddress as _ipaddress
 import os
 import socket as _socket
 import sys
+import warnings as _warnings
 from collections import namedtuple
 from enum import Enum as _Enum
 from enum import IntEnum as _IntEnum
@@ -41,7 +43,9 @@ from tls._ssl import (  # noqa: F401 - re-exported names
     HAS_TLSv1_2,
     HAS_TLSv1_3,
     MemoryBIO,
+    RAND_add,
     RAND_bytes,
+    RAND_pseudo_bytes,
     RAND_status,
     SSLCertVerificationError,
     SSLEOFError,
@@ -82,6 +86,11 @@ PROTOCOL_TLS = PROTOCOL_SSLv23 = _SSLMethod.PROTOCOL_TLS
 PROTOCOL_TLS_CLIENT = _SSLMethod.PROTOCOL_TLS_CLIENT
 PROTOCOL_TLS_SERVER = _SSLMethod.PROTOCOL_TLS_SERVER
 _PROTOCOL_NAMES = {value: name for name, value in _SSLMethod.__members__.items()}
+
+
+def get_protocol_name(protocol_code):
+    """The name of a ``PROTOCOL_*`` value, or ``"<unknown>"``."""
+    return _PROTOCOL_NAMES.get(protocol_code, "<unknown>")
 
 Options = _IntFlag(
     "Options", {n: getattr(_ssl, n) for n in dir(_ssl) if n.startswith("OP_")}, module=__name__
@@ -183,6 +192,11 @@ class _ASN1Object(namedtuple("_ASN1Object", "nid shortname longname oid")):
     def fromname(cls, name):
         """Create _ASN1Object from short name, long name or OID."""
         return super().__new__(cls, *_ssl.txt2obj(name, name=True))
+
+
+# The stdlib's purposes are accepted too (equal tuples: same nid, names and OID), so code
+# that passes ssl.Purpose.SERVER_AUTH to a tls.ssl factory works.
+_PURPOSE_TYPES = (_ASN1Object,) + ((_ssl._std._ASN1Object,) if _ssl._std is not None else ())
 
 
 class Purpose(_ASN1Object, _Enum):
@@ -299,9 +313,7 @@ class SSLContext(_SSLContext):
 
     def __new__(cls, protocol=None, *args, **kwargs):
         if protocol is None:
-            import warnings
-
-            warnings.warn(
+            _warnings.warn(
                 "ssl.SSLContext() without protocol argument is deprecated.",
                 category=DeprecationWarning,
                 stacklevel=2,
@@ -361,9 +373,7 @@ class SSLContext(_SSLContext):
         self.sni_callback = with_ascii_name
 
     def set_npn_protocols(self, npn_protocols):
-        import warnings
-
-        warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
+        _warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
         wire = _length_prefixed(npn_protocols, "NPN")
         # Like a CPython 3.11 whose OpenSSL lacks NPN (HAS_NPN is False): the engine has no
         # _set_npn_protocols, so this ends in the same AttributeError as the stdlib.
@@ -373,7 +383,7 @@ class SSLContext(_SSLContext):
         self._set_alpn_protocols(_length_prefixed(alpn_protocols, "ALPN"))
 
     def load_default_certs(self, purpose=Purpose.SERVER_AUTH):
-        if not isinstance(purpose, _ASN1Object):
+        if not isinstance(purpose, _PURPOSE_TYPES):
             raise TypeError(purpose)
         self.set_default_verify_paths()
 
@@ -475,9 +485,7 @@ class SSLObject:
 
     def selected_npn_protocol(self):
         """Always None (NPN is not built in), after the stdlib's deprecation warning."""
-        import warnings
-
-        warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
+        _warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
 
     def selected_alpn_protocol(self):
         """The protocol ALPN agreed on, or None."""
@@ -559,7 +567,7 @@ class SSLSocket(_socket.socket):
             raise NotImplementedError("only stream sockets are supported")
         if server_side:
             if server_hostname:
-                raise ValueError("server_hostname can only be specified in server mode")
+                raise ValueError("server_hostname can only be specified in client mode")
             if session is not None:
                 raise ValueError("session is only supported in client mode")
         if context.check_hostname and not server_hostname:
@@ -698,21 +706,34 @@ class SSLSocket(_socket.socket):
         return sslobj.write(data)
 
     def recv(self, buflen=1024, flags=0):
-        if self._sslobj is None:
+        sslobj = self._sslobj
+        if sslobj is None:
             return super().recv(buflen, flags)
         if flags != 0:
             raise ValueError(_no_flags("recv", self))
-        return self.read(buflen)
+        # read() inlined: this is the hot path of every client
+        try:
+            return sslobj.read(buflen)
+        except SSLEOFError:
+            if self.suppress_ragged_eofs:
+                return b""
+            raise
 
     def recv_into(self, buffer, nbytes=None, flags=0):
-        if self._sslobj is None:
+        sslobj = self._sslobj
+        if sslobj is None:
             return super().recv_into(buffer, nbytes or 0, flags)
         if flags != 0:
             raise ValueError(_no_flags("recv_into", self))
         if buffer is None:  # the stdlib then returns bytes, as read() does
             return self.read(1024 if nbytes is None else nbytes)
-        # nbytes 0 or None: the whole buffer (the engine clamps to its size)
-        return self.read(nbytes or 0, buffer)
+        try:
+            # nbytes 0 or None: the whole buffer (the engine clamps to its size)
+            return sslobj.read(nbytes or 0, buffer)
+        except SSLEOFError:
+            if self.suppress_ragged_eofs:
+                return 0
+            raise
 
     def recvfrom(self, buflen=1024, flags=0):
         if self._sslobj is not None:
@@ -858,9 +879,7 @@ class SSLSocket(_socket.socket):
         return [] if sslobj is None else sslobj.get_unverified_chain()
 
     def selected_npn_protocol(self):
-        import warnings
-
-        warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
+        _warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
         return None
 
     def selected_alpn_protocol(self):
@@ -902,7 +921,7 @@ SSLContext.sslsocket_class = SSLSocket
 
 
 def _check_purpose(purpose):
-    if not isinstance(purpose, _ASN1Object):
+    if not isinstance(purpose, _PURPOSE_TYPES):
         raise TypeError(purpose)
     if purpose not in (Purpose.SERVER_AUTH, Purpose.CLIENT_AUTH):
         raise ValueError(purpose)
@@ -987,3 +1006,116 @@ def get_server_certificate(
         with context.wrap_socket(sock, server_hostname=host) as sslsock:
             dercert = sslsock.getpeercert(True)
     return DER_cert_to_PEM_cert(dercert)
+
+
+def wrap_socket(
+    sock,
+    keyfile=None,
+    certfile=None,
+    server_side=False,
+    cert_reqs=CERT_NONE,
+    ssl_version=PROTOCOL_TLS,
+    ca_certs=None,
+    do_handshake_on_connect=True,
+    suppress_ragged_eofs=True,
+    ciphers=None,
+):
+    """Deprecated (CPython 3.11 still has it): an SSLSocket from a one-off context,
+    verifying nothing unless ``cert_reqs`` says so.  Use ``SSLContext.wrap_socket``."""
+    _warnings.warn(
+        "ssl.wrap_socket() is deprecated, use SSLContext.wrap_socket()", DeprecationWarning, stacklevel=2
+    )
+    if server_side and not certfile:
+        raise ValueError("certfile must be specified for server-side operations")
+    if keyfile and not certfile:
+        raise ValueError("certfile must be specified")
+    context = SSLContext(ssl_version)
+    context.verify_mode = cert_reqs
+    if ca_certs:
+        context.load_verify_locations(ca_certs)
+    if certfile:
+        context.load_cert_chain(certfile, keyfile)
+    if ciphers:
+        context.set_ciphers(ciphers)
+    return context.wrap_socket(
+        sock=sock,
+        server_side=server_side,
+        do_handshake_on_connect=do_handshake_on_connect,
+        suppress_ragged_eofs=suppress_ragged_eofs,
+    )
+
+
+# ---- match_hostname: deprecated since 3.7 (OpenSSL checks names during the handshake),
+# still in CPython 3.11 with these rules: one wildcard, the whole leftmost label only;
+# IP addresses only against IP Address entries; the subject's commonName only when
+# there is no subjectAltName DNS or IP entry.
+def _address(text):
+    """The packed IPv4/IPv6 address ``text`` names, or None for a host name.  IPv4 must be
+    dotted-quad: inet_aton's shorthands ('127.1') are refused, as by the stdlib."""
+    try:
+        return _ipaddress.ip_address(text).packed
+    except ValueError:
+        pass
+    try:
+        _socket.inet_aton(text)
+    except OSError:
+        return None
+    raise ValueError(f"{text!r} is not a quad-dotted IPv4 address.")
+
+
+def _dns_name_matches(pattern, hostname):
+    if not pattern:
+        return False
+    if "*" not in pattern:
+        return pattern.lower() == hostname.lower()
+    if pattern.count("*") > 1:
+        raise CertificateError(f"too many wildcards in certificate DNS name: {pattern!r}.")
+    first, dot, rest = pattern.partition(".")
+    if "*" in rest:
+        raise CertificateError(f"wildcard can only be present in the leftmost label: {pattern!r}.")
+    if not dot:
+        raise CertificateError(f"sole wildcard without additional labels are not support: {pattern!r}.")
+    if first != "*":
+        raise CertificateError(f"partial wildcards in leftmost label are not supported: {pattern!r}.")
+    host_first, host_dot, host_rest = hostname.partition(".")
+    if not host_first or not host_dot:
+        return False
+    return rest.lower() == host_rest.lower()
+
+
+def match_hostname(cert, hostname):
+    """Deprecated: check a ``getpeercert()`` dict against ``hostname`` (CertificateError
+    when it does not match).  Contexts with ``check_hostname`` do this in OpenSSL."""
+    _warnings.warn("ssl.match_hostname() is deprecated", DeprecationWarning, stacklevel=2)
+    if not cert:
+        raise ValueError(
+            "empty or no certificate, match_hostname needs a SSL socket or SSL context with "
+            "either CERT_OPTIONAL or CERT_REQUIRED"
+        )
+    try:
+        host_address = _address(hostname)
+    except ValueError:  # a malformed address is a name that matches nothing numeric
+        host_address = None
+    names = []
+    for kind, value in cert.get("subjectAltName", ()):
+        if kind == "DNS":
+            if host_address is None and _dns_name_matches(value, hostname):
+                return
+        elif kind == "IP Address":
+            if host_address is not None and _address(value.rstrip()) == host_address:
+                return
+        else:
+            continue
+        names.append(value)
+    if not names:
+        for rdn in cert.get("subject", ()):
+            for kind, value in rdn:
+                if kind == "commonName":
+                    if _dns_name_matches(value, hostname):
+                        return
+                    names.append(value)
+    if len(names) > 1:
+        raise CertificateError(f"hostname {hostname!r} doesn't match either of {', '.join(map(repr, names))}")
+    if names:
+        raise CertificateError(f"hostname {hostname!r} doesn't match {names[0]!r}")
+    raise CertificateError("no appropriate commonName or subjectAltName fields were found")

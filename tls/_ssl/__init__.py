@@ -1028,7 +1028,7 @@ class _SSLSocket:
             if ssl == ffi.NULL:
                 raise _ssl_error_from_queue("failed to allocate SSL object")
             # size: what an SSL with its record buffers holds, so PyPy's GC sees it
-            self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+            self._ssl = ffi.gc(ssl, lib.tls_SSL_free, size=_SSL_OBJECT_SIZE)
             self._rbio, self._wbio = rbio, wbio
             state_set = True
         else:
@@ -1038,7 +1038,7 @@ class _SSLSocket:
             ssl = lib.SSL_new(context._ctx)
             if ssl == ffi.NULL:
                 raise _ssl_error_from_queue("failed to allocate SSL object")
-            self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+            self._ssl = ffi.gc(ssl, lib.tls_SSL_free, size=_SSL_OBJECT_SIZE)
             self._in_foreign, self._rbio = self._attach(incoming)
             try:
                 self._out_foreign, self._wbio = self._attach(outgoing)
@@ -1513,7 +1513,7 @@ class _SSLSocket:
         ssl, self._ssl = self._ssl, None
         if ssl is not None:
             ffi.gc(ssl, None)
-            lib.SSL_free(ssl)
+            lib.tls_SSL_free(ssl)
 
 
 # --------------------------------------------------------------------------- socket connections
@@ -1525,6 +1525,7 @@ _POLLIN = getattr(select, "POLLIN", 1)
 _POLLOUT = getattr(select, "POLLOUT", 4)
 _INFINITY = float("inf")
 _SSL_ERROR_NO_SOCKET = 9  # CPython's PY_SSL_ERROR_NO_SOCKET (not exported)
+_HANDSHAKE_TIMEOUT = f"{_LOCATION}: The handshake"  # only this timeout names the location
 _monotonic = time.monotonic
 
 
@@ -1545,7 +1546,7 @@ class _SocketConnection(_SSLSocket):
         ssl = _tls_SSL_new_socket(context._ctx, sock.fileno(), 1 if server_side else 0)
         if ssl == ffi.NULL:
             raise _ssl_error_from_queue("failed to allocate SSL object")
-        self._ssl = ffi.gc(ssl, lib.SSL_free, size=_SSL_OBJECT_SIZE)
+        self._ssl = ffi.gc(ssl, lib.tls_SSL_free, size=_SSL_OBJECT_SIZE)
         self._rbio = self._wbio = None
         self._finish(server_hostname, True)
 
@@ -1560,7 +1561,9 @@ class _SocketConnection(_SSLSocket):
     def _retry(sock, timeout, err, deadline, what):
         """After ``err`` from an operation: the deadline to retry under (infinite on a
         blocking socket), once the socket is ready as its timeout allows; None when the
-        caller must raise (another error, or WANT_* on a non-blocking socket)."""
+        caller must raise (another error, or WANT_* on a non-blocking socket).
+        ``what`` starts the timeout message (CPython's texts: only the handshake's
+        carries the _ssl.c location)."""
         if (err != _WANT_READ and err != _WANT_WRITE) or timeout == 0:
             return None
         if timeout is None:  # blocking: OpenSSL has waited already, just go on
@@ -1577,7 +1580,7 @@ class _SocketConnection(_SSLSocket):
             # poll() retries on EINTR with the time left and runs signal handlers (PEP 475)
             if poller.poll(remaining * 1000.0 + 0.999):
                 return deadline
-        raise socket.timeout(f"{_LOCATION}: The {what} operation timed out")
+        raise socket.timeout(f"{what} operation timed out")
 
     def _io_error(self, err):
         """An SSL_ERROR_SYSCALL with an errno from a handshake or shutdown is the OSError
@@ -1596,12 +1599,16 @@ class _SocketConnection(_SSLSocket):
             ret = _tls_ssl_do_handshake(ssl)
             if ret == 1:
                 return
-            deadline = self._retry(sock, timeout, -ret, deadline, "handshake")
+            deadline = self._retry(sock, timeout, -ret, deadline, _HANDSHAKE_TIMEOUT)
             if deadline is None:
                 raise self._io_error(-ret)
 
     def read(self, len=1024, buffer=None):
-        sock, timeout = self._socket()
+        # Hot path: the first SSL_read_ex usually succeeds; the socket's timeout is only
+        # looked at when OpenSSL wants to wait.
+        sock = self._sock_ref()
+        if sock is None:
+            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
         if buffer is not None:
             try:
                 dest = _from_buffer(buffer, require_writable=True)
@@ -1614,7 +1621,11 @@ class _SocketConnection(_SSLSocket):
                 len = size
             if len == 0:
                 return 0
-        elif len > self._readbuf_size:
+            got = _tls_ssl_read(self._ssl, dest, len)
+            if got >= 0:
+                return got
+            return self._read_wait(sock, dest, len, True, -got)
+        if len > self._readbuf_size:
             dest = _new_chars(len)
             if len <= _KEEP_READ_BUFFER:
                 self._readbuf = dest
@@ -1625,22 +1636,31 @@ class _SocketConnection(_SSLSocket):
             if len < 0:
                 raise ValueError("size should not be negative")
             return b""
+        got = _tls_ssl_read(self._ssl, dest, len)
+        if got >= 0:
+            return _unpack(dest, got)
+        return self._read_wait(sock, dest, len, False, -got)
+
+    def _read_wait(self, sock, dest, len, into, err):
         ssl = self._ssl
+        timeout = sock.gettimeout()
         deadline = None
         while True:
-            got = _tls_ssl_read(ssl, dest, len)
-            if got >= 0:
-                return got if buffer is not None else _unpack(dest, got)
-            err = -got
             if err == _ZERO_RETURN and lib.SSL_get_shutdown(ssl) == lib.SSL_RECEIVED_SHUTDOWN:
                 consume_errors()
-                return 0 if buffer is not None else b""
-            deadline = self._retry(sock, timeout, err, deadline, "read")
+                return 0 if into else b""
+            deadline = self._retry(sock, timeout, err, deadline, "The read")
             if deadline is None:
                 raise self._error(0, err)
+            got = _tls_ssl_read(ssl, dest, len)
+            if got >= 0:
+                return got if into else _unpack(dest, got)
+            err = -got
 
     def write(self, data):
-        sock, timeout = self._socket()
+        sock = self._sock_ref()
+        if sock is None:
+            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
         if data.__class__ is bytes:
             src = data
             size = len(data)
@@ -1650,18 +1670,23 @@ class _SocketConnection(_SSLSocket):
             except TypeError:
                 raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
             size = _sizeof(src)
+        written = _tls_ssl_write(self._ssl, src, size)
+        if written >= 0:
+            return written
         ssl = self._ssl
+        timeout = sock.gettimeout()
         deadline = None
+        err = -written
         while True:
-            # After WANT_WRITE OpenSSL wants the very same buffer again: it has sent part of
-            # it and the mode SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets the address change.
+            deadline = self._retry(sock, timeout, err, deadline, "The write")
+            if deadline is None:
+                raise self._error(0, err)
+            # OpenSSL wants the very same buffer again after WANT_WRITE (part of it may be
+            # out already); SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets its address change.
             written = _tls_ssl_write(ssl, src, size)
             if written >= 0:
                 return written
             err = -written
-            deadline = self._retry(sock, timeout, err, deadline, "write")
-            if deadline is None:
-                raise self._error(0, err)
 
     def shutdown(self):
         sock, timeout = self._socket()
@@ -1682,7 +1707,7 @@ class _SocketConnection(_SSLSocket):
                 self._shutdown_seen_zero = True
                 continue
             err = -ret
-            what = "read" if err == _WANT_READ else "write"
+            what = "The read" if err == _WANT_READ else "The write"
             deadline = self._retry(sock, timeout, err, deadline, what)
             if deadline is None:
                 raise self._io_error(err)
@@ -1833,6 +1858,32 @@ def RAND_bytes(n):
 def RAND_status():
     """Whether the random generator has been seeded with enough data."""
     return bool(lib.RAND_status())
+
+
+def RAND_add(string, entropy, /):
+    """Mix ``string`` (str, as UTF-8, or bytes-like) into the generator, crediting
+    ``entropy`` bytes of randomness."""
+    if isinstance(string, str):
+        string = string.encode("utf-8")
+    try:
+        data = ffi.from_buffer(string)
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(string).__name__}'") from None
+    entropy = float(entropy)
+    size = len(data)
+    done = 0
+    while True:  # in int-sized pieces, at least one call (as for an empty string)
+        chunk = min(size - done, _INT_MAX)
+        lib.RAND_add(data + done, chunk, entropy)
+        done += chunk
+        if done >= size:
+            return None
+
+
+def RAND_pseudo_bytes(n):
+    """Deprecated: ``(RAND_bytes(n), True)``; the generator is always cryptographic."""
+    warnings.warn("ssl.RAND_pseudo_bytes() is deprecated", DeprecationWarning, stacklevel=2)
+    return RAND_bytes(n), True
 
 
 # --------------------------------------------------------------------------- ASN.1 objects

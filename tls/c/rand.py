@@ -10,6 +10,7 @@ FUNCTIONS = """
 int RAND_bytes(unsigned char *, int);
 int RAND_priv_bytes(unsigned char *, int);
 int RAND_status(void);
+void RAND_add(const void *, int, double);
 """
 
 CUSTOMIZATIONS = ""

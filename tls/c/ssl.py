@@ -212,6 +212,9 @@ int SSL_CIPHER_get_auth_nid(const SSL_CIPHER *);
 /* ---- I/O hot paths (tls._ssl SSLObject.read/write, MemoryBIO.read): one crossing per call.
    tls_ssl_read/tls_ssl_write: SSL_read_ex/SSL_write_ex; the count on success (>= 0),
    otherwise -SSL_get_error() (always < 0), classified right after the failing call.
+   These and the handshake/shutdown helpers below first drop errors someone else left
+   on the thread's queue (another library, PyPy's own ssl): SSL_get_error reads the
+   queue, and a stale entry would turn a clean EOF or WANT_READ into a false error.
    tls_bio_drain: read what a memory BIO holds (at most want bytes when want >= 0) into
    buf (cap bytes); the count read, 0 when it holds nothing, -1 when BIO_read failed,
    -2 - needed when buf is too small (nothing read). */
@@ -226,6 +229,11 @@ int tls_SSL_set_hostname(SSL *, const char *, int);
    errno is cleared first, so after SSL_ERROR_SYSCALL ffi.errno tells an I/O error (set)
    from a bare EOF (0). */
 int tls_ssl_do_handshake(SSL *);
+/* tls_SSL_free: SSL_free that keeps the session resumable.  Freeing a connection that
+   never sent close_notify makes OpenSSL mark its session not resumable, so a client
+   that just closes its socket could not resume; CPython 3.13 marks the shutdown as
+   sent first (gh-123249), and so does this. */
+void tls_SSL_free(SSL *);
 /* tls_ssl_shutdown: SSL_shutdown's 1 or 0, else -SSL_get_error(ret) (errno as above). */
 int tls_ssl_shutdown(SSL *);
 /* tls_SSL_new_socket: SSL_new reading and writing the socket fd itself (SSL_set_fd: a
@@ -347,10 +355,17 @@ static void tls_SSL_CTX_set_alpn_select(SSL_CTX *ctx, tls_alpn_protocols *p)
     SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select_cb, p);
 }
 /* ---- I/O hot paths (see the declarations) */
+static void tls_forget_stale_errors(void)
+{
+    if (ERR_peek_error() != 0)
+        ERR_clear_error();
+}
+
 static long long tls_ssl_read(SSL *s, void *buf, size_t n)
 {
     size_t got = 0;
     int err;
+    tls_forget_stale_errors();
     if (SSL_read_ex(s, buf, n, &got) == 1)
         return (long long)got;
     err = SSL_get_error(s, 0);
@@ -361,6 +376,7 @@ static long long tls_ssl_write(SSL *s, const void *buf, size_t n)
 {
     size_t done = 0;
     int err;
+    tls_forget_stale_errors();
     if (SSL_write_ex(s, buf, n, &done) == 1)
         return (long long)done;
     err = SSL_get_error(s, 0);
@@ -403,6 +419,7 @@ static int tls_SSL_set_hostname(SSL *s, const char *name, int check)
 static int tls_ssl_do_handshake(SSL *s)
 {
     int ret, err;
+    tls_forget_stale_errors();
     errno = 0;
     ret = SSL_do_handshake(s);
     if (ret == 1)
@@ -411,9 +428,16 @@ static int tls_ssl_do_handshake(SSL *s)
     return -(err > 0 ? err : SSL_ERROR_SSL);
 }
 
+static void tls_SSL_free(SSL *s)
+{
+    SSL_set_shutdown(s, SSL_SENT_SHUTDOWN | SSL_get_shutdown(s));
+    SSL_free(s);
+}
+
 static int tls_ssl_shutdown(SSL *s)
 {
     int ret, err;
+    tls_forget_stale_errors();
     errno = 0;
     ret = SSL_shutdown(s);
     if (ret >= 0)
