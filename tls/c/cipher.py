@@ -286,6 +286,11 @@ static int tls_aead_run(TLS_AEAD *h, EVP_CIPHER_CTX *ctx, size_t *ivlen, int enc
         return 0;
     if (!enc && !tls_aead_tag(ctx, tag, h->taglen, 0))
         return 0;
+    /* OpenSSL's GCM-SIV (3.2 on, still in 3.5.7) appends each AAD update to a buffer
+       that a re-init does not clear, so a reused context would authenticate the
+       AAD of every earlier message too.  A zero-length AAD update clears it. */
+    if (mode == TLS_AEAD_GCM_SIV && !EVP_CipherUpdate(ctx, NULL, &outl, scratch, 0))
+        return 0;
     if (mode == TLS_AEAD_CCM) {
         if (len > (size_t)INT_MAX)
             return TLS_AEAD_TOO_LONG;
