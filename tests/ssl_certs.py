@@ -126,6 +126,14 @@ def _run(*args, cwd):
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
+def cli_version():
+    """(major, minor) of the ``openssl`` CLI on PATH, which may be another OpenSSL than
+    the one tls loads (e.g. the system's CLI with tls built against a newer library)."""
+    out = subprocess.run(["openssl", "version"], check=True, capture_output=True, text=True).stdout
+    major, minor = out.split()[1].split(".")[:2]
+    return int(major), int(minor)
+
+
 def _write(directory, name, text):
     path = os.path.join(directory, name)
     with open(path, "w") as f:
@@ -622,20 +630,31 @@ def make_odd_certs(directory):
             cwd=d,
         )
         out[name] = os.path.join(d, f"odd_{name}.pem")
-    # a version 1 certificate (no extensions) with a multi-valued RDN
-    _run(
-        "req",
-        "-new",
-        "-key",
-        "odd.key",
-        "-subj",
-        "/CN=v1/O=a+OU=b+CN=c",
-        "-multivalue-rdn",
-        "-out",
-        "odd_v1.csr",
-        cwd=d,
-    )
-    _run("x509", "-req", "-in", "odd_v1.csr", "-key", "odd.key", "-days", "30", "-out", "odd_v1.pem", cwd=d)
+    # a version 1 certificate (no extensions) with a multi-valued RDN.  From OpenSSL 3.2 on
+    # the CLI makes v3 certificates with key identifiers unless asked for v1 (req -x509v1,
+    # which 3.0 and 3.1 do not know; their x509 -req makes v1).
+    v1_subject = ("-subj", "/CN=v1/O=a+OU=b+CN=c", "-multivalue-rdn")
+    if cli_version() >= (3, 2):
+        plain = _write(d, "plain.cnf", "[req]\ndistinguished_name = dn\n[dn]\n")
+        _run(
+            "req",
+            "-x509v1",
+            "-config",
+            plain,
+            "-key",
+            "odd.key",
+            *v1_subject,
+            "-days",
+            "30",
+            "-out",
+            "odd_v1.pem",
+            cwd=d,
+        )
+    else:
+        _run("req", "-new", "-key", "odd.key", *v1_subject, "-out", "odd_v1.csr", cwd=d)
+        _run(
+            "x509", "-req", "-in", "odd_v1.csr", "-key", "odd.key", "-days", "30", "-out", "odd_v1.pem", cwd=d
+        )
     out["v1"] = os.path.join(d, "odd_v1.pem")
     out["key"] = os.path.join(d, "odd.key")
     return out
