@@ -683,3 +683,25 @@ def openssl_s_server(cert, key, *extra, host="127.0.0.1"):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def stdlib_rejects_der_cadata(cert_path):
+    """Whether the stdlib ``ssl`` rejects the valid DER form of ``cert_path`` as ``cadata``
+    with ``[ASN1: NOT_ENOUGH_DATA]`` (CPython issue 151504).  CPython's loader reads
+    certificates until ``d2i_X509_bio`` fails and takes only ASN1_R_HEADER_TOO_LONG as
+    the end of the data; newer OpenSSL releases (3.5.7 here) report NOT_ENOUGH_DATA there.
+    tls stops when the data is used up, so it loads the certificate on every version: tests
+    that compare DER cadata with the stdlib load the stdlib's copy as PEM where this holds."""
+    import ssl
+
+    from tls._binding import clear_errors
+
+    with open(cert_path) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=der)
+    except ssl.SSLError as exc:
+        return (exc.library, exc.reason) == ("ASN1", "NOT_ENOUGH_DATA")
+    finally:
+        clear_errors()  # the stdlib may share OpenSSL's error queue with tls
+    return False
