@@ -3,6 +3,7 @@ certificates, unwrap, certificate verification failures."""
 
 import ssl as std
 import sys
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -659,11 +660,15 @@ def _session_after_data(pair):
 def test_session_resumption(certs, cmod, smod, bio, version):
     cctx, sctx = client_ctx(cmod, certs, version), server_ctx(smod, certs)
     first = make_pair(cmod, smod, bio, cctx, sctx)
+    before = int(time.time())
     first.handshake()
     assert first.client.session_reused is False
     session = _session_after_data(first)
+    after = int(time.time())
     assert session is not None and session.has_ticket
-    assert session.timeout > 0 and session.time > 0 and session.ticket_lifetime_hint > 0
+    assert session.timeout > 0 and session.ticket_lifetime_hint > 0
+    # seconds since the epoch (SSL_SESSION_get_time_ex on OpenSSL 3.3+) while the pair ran
+    assert type(session.time) is int and before <= session.time <= after
     if cmod is tssl or STD_IS_SPEC:  # PyPy 3.9's stdlib returns a list here
         assert isinstance(session.id, bytes)
     cbio = bio if (bio is not None and cmod is tssl) else None

@@ -257,6 +257,12 @@ typedef struct {
     const unsigned char *protocols;
 } tls_alpn_protocols;
 
+#if OPENSSL_VERSION_NUMBER >= 0x30300000L
+/* SSL_SESSION_get_time is deprecated from OpenSSL 3.4 on (a long is not Y2038-safe
+   everywhere); its time_t form exists from 3.3 on.  Declared as a long either way. */
+#define SSL_SESSION_get_time(s) ((long)SSL_SESSION_get_time_ex(s))
+#endif
+
 #ifdef OPENSSL_NO_TLS1_METHOD
 static const int TLS_HAS_TLSv1 = 0;
 #else
