@@ -43,6 +43,23 @@ def test_openssl_assert_reports_queue():
     assert lib.ERR_peek_error() == 0
 
 
+def test_runtime_version_check():
+    # the real pair passed at import
+    _binding.check_runtime_version(lib.OPENSSL_VERSION_NUMBER, lib.OpenSSL_version_num())
+    for built, loaded in [
+        (0x30000160, 0x30000160),  # the same
+        (0x30000160, 0x30500070),  # a newer minor release loaded
+        (0x30000160, 0x300000F0),  # an older patch release of the same minor
+        (0x30500070, 0x40000000),  # a newer major
+    ]:
+        _binding.check_runtime_version(built, loaded)
+    for built, loaded in [(0x30500070, 0x30000160), (0x30200000, 0x30100000), (0x40000000, 0x30500070)]:
+        with pytest.raises(ImportError, match="compiled against OpenSSL .* is loaded"):
+            _binding.check_runtime_version(built, loaded)
+    with pytest.raises(ImportError, match=r"against OpenSSL 3\.5\.7 but OpenSSL 3\.0\.22 is loaded"):
+        _binding.check_runtime_version(0x30500070, 0x30000160)
+
+
 def test_versions_and_lists():
     assert _binding.openssl_version_loaded().startswith("OpenSSL 3.")
     assert _binding.openssl_version_built().startswith("OpenSSL 3.")

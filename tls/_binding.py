@@ -13,14 +13,41 @@ from typing import NamedTuple
 
 from tls import c as _declarations
 
+_OLDER_LIBRARY = (
+    "A process loads one libssl/libcrypto: the one loaded first (often by the stdlib's "
+    "ssl or hashlib) serves every module. Run with the newer library's directory on "
+    "LD_LIBRARY_PATH, or rebuild tls against the OpenSSL the process loads."
+)
+
 try:
     from tls._openssl import ffi, lib
 except ImportError as exc:  # pragma: no cover - depends on the installation
+    if "version `OPENSSL_" in str(exc):  # glibc: a symbol version the loaded library lacks
+        raise ImportError(
+            f"tls._openssl was compiled against a newer OpenSSL than the one loaded ({exc}). "
+            + _OLDER_LIBRARY
+        ) from exc
     raise ImportError(
         "tls's compiled OpenSSL binding (tls._openssl) is missing or cannot load "
         f"({exc}). Install the package with 'pip install .' (which compiles it) "
         "instead of importing it from a source tree that was never built."
     ) from exc
+
+
+def check_runtime_version(built, loaded):
+    """Refuse an OpenSSL older (major.minor) than the headers tls was compiled with:
+    OpenSSL keeps its ABI only for newer releases, and what the build detected from the
+    headers (``#if OPENSSL_VERSION_NUMBER``) may be missing from an older library even
+    when no symbol says so.  A newer library, or an older patch release, is fine."""
+    if loaded >> 20 < built >> 20:
+        raise ImportError(
+            f"tls._openssl was compiled against OpenSSL {_version_text(built)} but OpenSSL "
+            f"{_version_text(loaded)} is loaded. " + _OLDER_LIBRARY
+        )
+
+
+def _version_text(number):
+    return f"{number >> 28}.{(number >> 20) & 0xFF}.{(number >> 4) & 0xFF}"
 
 
 def _check_fingerprint():
@@ -34,6 +61,7 @@ def _check_fingerprint():
 
 
 _check_fingerprint()
+check_runtime_version(lib.OPENSSL_VERSION_NUMBER, lib.OpenSSL_version_num())
 
 
 class ErrorRecord(NamedTuple):
