@@ -370,13 +370,27 @@ def _reference(spec):
     return getattr(aead, spec.cls.__name__)
 
 
+def _reference_min_data(spec, ref_cls):
+    """The shortest message both tls and the reference take.  cryptography 43.0.3 (the
+    reference on PyPy) refuses an empty AES-SIV/AES-GCM-SIV message, which tls encrypts
+    where the loaded OpenSSL handles it (3.5 on)."""
+    if spec.min_data > 0:
+        return spec.min_data
+    ref = ref_cls(bytes(spec.key_sizes[0]), **spec.kwargs)
+    try:
+        spec.encrypt(ref, bytes(spec.nonce_sizes[0]) if spec.nonce_sizes else None, b"", None)
+    except ValueError:
+        return 1
+    return 0
+
+
 @spec_params
 @given(data=st.data())
 def test_matches_cryptography(spec, data):
     ref_cls = _reference(spec)
     key = data.draw(st.sampled_from(spec.key_sizes).flatmap(lambda n: st.binary(min_size=n, max_size=n)))
     nonce = _draw_nonce(spec, data)
-    msg = data.draw(st.binary(min_size=spec.min_data, max_size=300))
+    msg = data.draw(st.binary(min_size=_reference_min_data(spec, ref_cls), max_size=300))
     aad = data.draw(st.none() | st.binary(max_size=64))
     mine, ref = spec.make(key), ref_cls(key, **spec.kwargs)
     expected = spec.encrypt(ref, nonce, msg, aad)
