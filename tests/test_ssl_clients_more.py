@@ -9,27 +9,23 @@ and the all-stdlib pair is the reference; every context's ``session_stats()`` sh
 handshakes it made, the servers record the commands (and whether they came over TLS)
 and the bytes they received. Loopback only: 127.0.0.1 and ::1, ephemeral ports.
 
-Known failures, marked xfail until tls.ssl changes:
-- ftplib decides with ``isinstance(sock, ssl.SSLSocket)`` whether to unwrap a TLS data
-  connection (and whether ``ccc()`` may run); tls.ssl.SSLSocket is no subclass of the
-  stdlib's, so with a tls.ssl context ftplib closes data connections without
-  close_notify, ``ccc()`` raises ValueError, and under TLS 1.3 uploads lose their tail.
-- a read or write that fails leaves the caller's buffer exported (CPython: BufferError
-  from ``sendall``, a crash in the garbage collector); test_failed_io_releases_the_callers_buffer.
+Two tls.ssl bugs these tests found stay covered: ftplib decides with
+``isinstance(sock, ssl.SSLSocket)`` whether to unwrap a TLS data connection (and whether
+``ccc()`` may run), so tls.ssl.SSLSocket subclasses the stdlib's (before, data
+connections closed without close_notify and TLS 1.3 uploads lost their tail); and a
+read or write that fails must give the caller's buffer back
+(test_failed_io_releases_the_callers_buffer).
 """
 
 import ftplib
 import http.client
 import imaplib
 import io
-import logging
 import os
-import platform
 import re
 import ssl
 import subprocess
 import sys
-import traceback
 import urllib.error
 import urllib.request
 from types import SimpleNamespace
@@ -188,19 +184,6 @@ def test_imaplib_starttls(ctx):
 DOWNLOAD = body_for("/ftp/download?size=300000")
 UPLOAD = bytes(range(256)) * 900  # 230400 bytes
 
-# ftplib unwraps a data connection (close_notify both ways) only when
-# ``isinstance(conn, ssl.SSLSocket)``, and ``FTP_TLS.ccc()`` refuses any other socket;
-# tls.ssl.SSLSocket is a socket.socket, not a subclass of the stdlib's ssl.SSLSocket.
-_NOT_STDLIB_SSLSOCKET = (
-    "ftplib tests isinstance(sock, ssl.SSLSocket) and tls.ssl.SSLSocket does not subclass it"
-)
-
-
-def _xfail_tls_client(request, pair):
-    if pair[0] == "tls":
-        request.applymarker(pytest.mark.xfail(reason=_NOT_STDLIB_SSLSOCKET, strict=True))
-
-
 @pytest.fixture(params=PAIRS, ids=pair_id)
 def ftp_pair(request):
     return request.param
@@ -259,14 +242,8 @@ def test_ftplib_retrbinary(ftp_pair, certs, host, version):
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("host", HOSTS)
-def test_ftplib_storbinary(request, ftp_pair, certs, host, version):
+def test_ftplib_storbinary(ftp_pair, certs, host, version):
     """An upload over a TLS data connection, read back."""
-    if ftp_pair[0] == "tls" and version == "TLSv1_3":
-        # Without unwrap() the client closes its data socket with the server's TLS 1.3 session
-        # tickets unread: the kernel resets the connection, and the upload's tail is lost
-        # (a server seeing a mere EOF, as this one accepts, keeps a truncated file).
-        reason = _NOT_STDLIB_SSLSOCKET + ": the upload is cut short (a race, nearly always lost)"
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
     ctx = _contexts(ftp_pair, certs, version)
     with ftp_server(ctx.server, host) as server:
         with _ftp(ctx, server, host) as ftp:
@@ -288,14 +265,13 @@ def test_ftplib_storbinary(request, ftp_pair, certs, host, version):
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("client", ["tls", "ssl"])
-def test_ftplib_data_connections_end_with_close_notify(request, client, certs, version):
+def test_ftplib_data_connections_end_with_close_notify(client, certs, version):
     """ftplib unwraps each TLS data connection after a transfer, as FTPS servers expect
     (a TCP FIN alone could be a truncation); the server answers with its own close_notify.
 
     The server is tls.ssl's: PyPy 7.3.11's stdlib ssl cannot tell (with
     ``suppress_ragged_eofs=False`` its recv returns b"" on a bare FIN, and its unwrap
     succeeds without the peer's close_notify)."""
-    _xfail_tls_client(request, (client, "tls"))
     ctx = _contexts((client, "tls"), certs, version)
     with ftp_server(ctx.server) as server:
         server.files["download.bin"] = DOWNLOAD
@@ -309,9 +285,8 @@ def test_ftplib_data_connections_end_with_close_notify(request, client, certs, v
     ]
 
 
-def test_ftplib_ccc(request, ftp_pair, certs):
+def test_ftplib_ccc(ftp_pair, certs):
     """CCC: the control connection goes back to clear text after login (close_notify both ways)."""
-    _xfail_tls_client(request, ftp_pair)
     ctx = _contexts(ftp_pair, certs)
     with ftp_server(ctx.server) as server:
         with _ftp(ctx, server, "127.0.0.1") as ftp:
@@ -490,7 +465,6 @@ def _refused(client, mod, certs, server_mod, version):
             use(context, server.port)
         except Exception as exc:
             error = exc
-            _forget_frames(exc)
     assert error is not None, f"{client} was not refused"
     assert connections(server_ctx) == 0
     assert server.peer_certs == []
@@ -501,40 +475,10 @@ def _refused(client, mod, certs, server_mod, version):
     return error, server.errors, connections(context)
 
 
-def _forget_frames(exc):
-    """Drop the locals of the frames an exception (and those it chains) went through.
-
-    A tls.ssl bug (see test_failed_io_releases_the_callers_buffer) leaves the caller's
-    buffer exported by a frame of the failed read: with the traceback in a reference
-    cycle (this frame holds the exception), CPython's garbage collector then crashes the
-    process. Cleared frames keep the tests here about what they check. (urllib3's earlier
-    attempts are out of reach here: their exceptions are also kept by its retry warnings,
-    which pytest's log capture holds; quiet_urllib3 turns those off.)"""
-    seen, todo = set(), [exc]
-    while todo:
-        exc = todo.pop()
-        if id(exc) in seen:
-            continue
-        seen.add(id(exc))
-        traceback.clear_frames(exc.__traceback__)
-        todo += [e for e in (exc.__cause__, exc.__context__, *_chain(exc)[1:]) if e is not None]
-
-
-@pytest.fixture
-def quiet_urllib3():
-    """urllib3 logs each retry with its exception, which pytest's log capture keeps (see
-    _forget_frames): no retry warnings while the test runs."""
-    logger = logging.getLogger("urllib3")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    yield
-    logger.setLevel(level)
-
-
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("server_mod", ["tls", "ssl"])
 @pytest.mark.parametrize("client", sorted(REFUSED_CLIENTS))
-def test_client_without_certificate_refused_like_stdlib(quiet_urllib3, certs, client, server_mod, version):
+def test_client_without_certificate_refused_like_stdlib(certs, client, server_mod, version):
     server_mod = MODULES[server_mod]
     got, server_saw, handshakes = _refused(client, tls.ssl, certs, server_mod, version)
     want, server_saw_stdlib, handshakes_stdlib = _refused(client, ssl, certs, server_mod, version)
@@ -647,12 +591,6 @@ except ssl.SSLWantReadError:
 """
 
 
-@pytest.mark.xfail(
-    platform.python_implementation() == "CPython",
-    reason="tls.ssl bug: a failed read/write leaves the caller's buffer exported (cffi from_buffer "
-    "kept alive by the traceback); CPython then raises BufferError from sendall and crashes in gc",
-    strict=True,
-)
 def test_failed_io_releases_the_callers_buffer(certs, tmp_path):
     """A read or write that raises gives the caller's buffer back, as the stdlib does: the
     error is the I/O's own and nothing is left for the garbage collector to trip over."""
