@@ -125,14 +125,14 @@ def echo(s):
     while True:
         try:
             data = s.recv(65536)
-        except ConnectionResetError:  # PyPy's stdlib: a client closing with tickets unread
+        except (ConnectionResetError, BrokenPipeError):  # see below; PyPy's stdlib resets
             return
         except stdlib_ssl.SSLError as exc:
             # A client that closed with the session tickets unread: the server's first read
             # writes them, meets the EOF, and its fatal alert fails with EPIPE.  OpenSSL 3.0
             # leaves only UNEXPECTED_EOF queued (a ragged EOF: b""); newer releases (3.5)
             # queue the failed write last as ERR_LIB_SYS, which CPython 3.11 and tls raise
-            # as SSLError "[SYS]" (CPython gh-127257 makes it an OSError from 3.12 on).
+            # as SSLError "[SYS]" (CPython gh-127257 makes it BrokenPipeError from 3.12 on).
             if exc.library != "SYS":
                 raise
             return
