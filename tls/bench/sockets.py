@@ -126,8 +126,11 @@ class _Peer:
             stderr=self._stderr, cwd=tempfile.gettempdir())
         try:
             config = {"mode": mode, "cert": cert_pem, "key": key_pem}
-            self._proc.stdin.write(json.dumps(config).encode() + b"\n")
-            self._proc.stdin.flush()
+            try:
+                self._proc.stdin.write(json.dumps(config).encode() + b"\n")
+                self._proc.stdin.flush()
+            except BrokenPipeError:  # it died before reading its configuration
+                raise RuntimeError(f"the peer ({python}) did not start: {self._failure()}") from None
             ready, _, _ = select.select([self._proc.stdout], [], [], START_TIMEOUT)
             line = self._proc.stdout.readline() if ready else b""
             if not line.strip().isdigit():
