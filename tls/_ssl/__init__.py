@@ -1603,47 +1603,22 @@ class _SocketConnection(_SSLSocket):
             if deadline is None:
                 raise self._io_error(-ret)
 
+    # read() and write() are the memory-BIO class's, whose first SSL_read_ex/SSL_write_ex
+    # usually succeeds; only when OpenSSL must wait do _read_slow/_write_slow below look
+    # at the socket's timeout.
     def read(self, len=1024, buffer=None):
-        # Hot path: the first SSL_read_ex usually succeeds; the socket's timeout is only
-        # looked at when OpenSSL wants to wait.
-        sock = self._sock_ref()
-        if sock is None:
+        if self._sock_ref() is None:
             raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
-        if buffer is not None:
-            try:
-                dest = _from_buffer(buffer, require_writable=True)
-            except (TypeError, BufferError):
-                raise TypeError(
-                    f"read() argument 2 must be read-write bytes-like object, not {type(buffer).__name__}"
-                ) from None
-            size = _sizeof(dest)
-            if len <= 0 or len > size:
-                len = size
-            if len == 0:
-                return 0
-            got = _tls_ssl_read(self._ssl, dest, len)
-            if got >= 0:
-                return got
-            return self._read_wait(sock, dest, len, True, -got)
-        if len > self._readbuf_size:
-            dest = _new_chars(len)
-            if len <= _KEEP_READ_BUFFER:
-                self._readbuf = dest
-                self._readbuf_size = len
-        elif len > 0:
-            dest = self._readbuf
-        else:
-            if len < 0:
-                raise ValueError("size should not be negative")
-            return b""
-        got = _tls_ssl_read(self._ssl, dest, len)
-        if got >= 0:
-            return _unpack(dest, got)
-        return self._read_wait(sock, dest, len, False, -got)
+        return _SSLSocket.read(self, len, buffer)
 
-    def _read_wait(self, sock, dest, len, into, err):
+    def write(self, data):
+        if self._sock_ref() is None:
+            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
+        return _SSLSocket.write(self, data)
+
+    def _read_slow(self, dest, len, into, err):
+        sock, timeout = self._socket()
         ssl = self._ssl
-        timeout = sock.gettimeout()
         deadline = None
         while True:
             if err == _ZERO_RETURN and lib.SSL_get_shutdown(ssl) == lib.SSL_RECEIVED_SHUTDOWN:
@@ -1657,26 +1632,10 @@ class _SocketConnection(_SSLSocket):
                 return got if into else _unpack(dest, got)
             err = -got
 
-    def write(self, data):
-        sock = self._sock_ref()
-        if sock is None:
-            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
-        if data.__class__ is bytes:
-            src = data
-            size = len(data)
-        else:
-            try:
-                src = _from_buffer(data)
-            except TypeError:
-                raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
-            size = _sizeof(src)
-        written = _tls_ssl_write(self._ssl, src, size)
-        if written >= 0:
-            return written
+    def _write_slow(self, src, size, err):
+        sock, timeout = self._socket()
         ssl = self._ssl
-        timeout = sock.gettimeout()
         deadline = None
-        err = -written
         while True:
             deadline = self._retry(sock, timeout, err, deadline, "The write")
             if deadline is None:

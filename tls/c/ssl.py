@@ -454,6 +454,16 @@ static BIO *tls_BIO_new_mem(void)
     return b;
 }
 
+/* The mode and state every new connection starts in. */
+static void tls_ssl_start(SSL *s, int server_side)
+{
+    SSL_set_mode(s, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
+    if (server_side)
+        SSL_set_accept_state(s);
+    else
+        SSL_set_connect_state(s);
+}
+
 static SSL *tls_SSL_new_mem(SSL_CTX *ctx, BIO *rbio, BIO *wbio, int server_side)
 {
     SSL *s = SSL_new(ctx);
@@ -469,11 +479,7 @@ static SSL *tls_SSL_new_mem(SSL_CTX *ctx, BIO *rbio, BIO *wbio, int server_side)
         return NULL;
     }
     SSL_set_bio(s, rbio, wbio);
-    SSL_set_mode(s, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
-    if (server_side)
-        SSL_set_accept_state(s);
-    else
-        SSL_set_connect_state(s);
+    tls_ssl_start(s, server_side);
     return s;
 }
 
@@ -486,11 +492,7 @@ static SSL *tls_SSL_new_socket(SSL_CTX *ctx, int fd, int server_side)
         SSL_free(s);
         return NULL;
     }
-    SSL_set_mode(s, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
-    if (server_side)
-        SSL_set_accept_state(s);
-    else
-        SSL_set_connect_state(s);
+    tls_ssl_start(s, server_side);
     return s;
 }
 """
