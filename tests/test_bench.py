@@ -745,6 +745,26 @@ def test_memory_reports_workloads_that_fail_unavailable_or_hang(tmp_path):
     assert hang == {"status": "error", "reason": "no result after 3 s (killed)"}
 
 
+def test_a_slow_reference_runs_fewer_operations_and_the_table_marks_it(tmp_path):
+    assert memory._fitted(200_000, 3.9, 4.0) == 200_000
+    assert memory._fitted(200_000, 8.0, 4.0) == 100_000
+    assert memory._fitted(200_000, 8.6, 4.0) == 93_000  # two significant digits
+    assert memory._fitted(2_000, 400.0, 4.0) == 20
+    # a budget far below one round: the stdlib (a reference) is cut down, tls never is
+    workload = _fake(tmp_path, "flat", "flat")
+    section = memory.run([workload], rounds=1, ops_per_round={"ops": 50_000}, quick=True)
+    assert section["settings"]["reference_round_s"] is None  # --quick: no budget
+    results = {impl: memory.spawn(workload, impl, {}, 50_000, 1, timeout=120, budget=1e-9)
+               for impl in ("tls", "stdlib")}
+    assert results["tls"]["ops_per_round"] == 50_000
+    assert results["stdlib"]["ops_requested"] == 50_000 and results["stdlib"]["ops_per_round"] < 50_000
+    section["settings"]["reference_round_s"] = 1e-9
+    section["workloads"][0]["results"].update(results)
+    rows = _report._memory_rows(section, _report._Notes())
+    assert rows[0][2] == "50k ops" and rows[1][2].endswith(" ops*")
+    assert "*: a reference slower than" in _report._memory_method(section)
+
+
 def test_judge_memory_only_judges_tls_and_says_why_there_is_no_data():
     def ok(growth):
         return {"status": "ok", "growth_pct": growth}

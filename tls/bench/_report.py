@@ -327,7 +327,9 @@ def _memory_rows(memory, notes):
                 continue
             name = f"{workload['group']}/{workload['name']}" if first else ""
             first = False
-            per_round = f"{_count(workload['ops_per_round'])} {workload['unit']}"
+            per_round = f"{_count(result.get('ops_per_round', workload['ops_per_round']))} {workload['unit']}"
+            if result.get("ops_per_round", workload["ops_per_round"]) != workload["ops_per_round"]:
+                per_round += "*"
             if result.get("status") != "ok":
                 rows.append((name, impl, per_round, notes.cell(impl, result)) + ("",) * 7)
                 continue
@@ -344,7 +346,9 @@ def _memory_method(memory):
     return (f"each workload and implementation in a fresh process; 1 warm-up round, then {s['rounds']} "
             f"rounds; RSS in MiB (2^20 bytes), start: before the warm-up, then after each round's "
             f"gc.collect(); growth: end / after warm-up - 1; target: tls grows < "
-            f"{_targets.GROWTH_LIMIT_PCT:g}%")
+            f"{_targets.GROWTH_LIMIT_PCT:g}%" + (f"; *: a reference slower than {s['reference_round_s']:g} s "
+                                                 f"a round ran fewer operations"
+                                                 if s.get("reference_round_s") else ""))
 
 
 def _memory_source(memory):
