@@ -28,13 +28,13 @@ nursery), and ``ffi.new`` buffers at the minor collection that finds them dead;
 how late that comes depends on the nursery.  PyPy sizes it at half the cache
 size /proc/cpuinfo reports: on the project's VMs, which report a 480 MiB L3,
 that is a 240 MiB nursery, minor collections are rare and the first major one
-waits for a heap of about 8 nurseries (~2 GB).  Measured there uncollected,
-every workload dropping objects that own C memory grew by 8% to 300% over 5
-rounds, tls's and the references' alike (an ``ffi.new`` output buffer per HMAC
-digest, an AESGCM per message, handshakes, contexts, connections; a new AESGCM
-per message settles only near 3.8 GiB), while with ``PYPY_GC_NURSERY=4MB`` that
-last one stays flat uncollected.  The collected readings do not depend on the
-nursery.
+waits for a heap of 8 nurseries (``PYPY_GC_MIN``'s default: ~2 GB).  Measured
+there uncollected, every workload dropping objects that own C memory grew by
+8% to 320% over 5 rounds, tls's and the references' alike (an ``ffi.new``
+output buffer per HMAC digest, an AESGCM per message, handshakes, contexts,
+connections; a new AESGCM per message settles only near 3.8 GiB), while with
+``PYPY_GC_NURSERY=4MB`` that last one stays flat uncollected.  The collected
+readings do not depend on the nursery.
 
 A workload is a builder named by ``"module:function"``, called in the measuring
 process as ``builder(impl, resources, *args)``; it returns ``(op, close)``: a
