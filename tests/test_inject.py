@@ -251,27 +251,46 @@ def test_assignment_while_injected_lasts_until_extraction(std_snapshot):
         del ssl.some_new_name
 
 
-def test_captured_names_patched_and_restored(std_snapshot):
-    std_socket = std_snapshot["vars"]["SSLSocket"]
-    assert ftplib._SSLSocket is std_socket
+def test_ftplib_needs_no_patch(std_snapshot):
+    """ftplib captured ssl.SSLSocket at import; tls sockets are instances of it anyway."""
+    assert "ftplib" not in _inject.CAPTURED
+    assert issubclass(tssl.SSLSocket, ftplib._SSLSocket)
     tls.inject_into_ssl()
-    assert ftplib._SSLSocket is tssl.SSLSocket
+    assert ftplib._SSLSocket is std_snapshot["vars"]["SSLSocket"]
     tls.extract_from_ssl()
-    assert ftplib._SSLSocket is std_socket
 
 
-def test_module_imported_while_injected_gets_the_stdlib_back():
-    saved = sys.modules.pop("ftplib")
+@pytest.fixture
+def captor(tmp_path, monkeypatch):
+    """A module that binds ssl.SSLSocket at import, registered as a captured name."""
+    (tmp_path / "tls_test_captor.py").write_text("from ssl import SSLSocket as _SSLSocket\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(_inject.CAPTURED, "tls_test_captor", {"_SSLSocket": "SSLSocket"})
+    yield
+    sys.modules.pop("tls_test_captor", None)
+
+
+def test_captured_names_patched_and_restored(captor):
+    import tls_test_captor
+
+    std_socket = vars(ssl)["SSLSocket"]
+    assert tls_test_captor._SSLSocket is std_socket
+    tls.inject_into_ssl()
+    assert tls_test_captor._SSLSocket is tssl.SSLSocket
+    tls.extract_from_ssl()
+    assert tls_test_captor._SSLSocket is std_socket
+
+
+def test_module_imported_while_injected_gets_the_stdlib_back(captor):
     try:
         tls.inject_into_ssl()
-        import ftplib as fresh
+        import tls_test_captor
 
-        assert fresh is not saved and fresh._SSLSocket is tssl.SSLSocket
+        assert tls_test_captor._SSLSocket is tssl.SSLSocket
         tls.extract_from_ssl()
-        assert fresh._SSLSocket is vars(ssl)["SSLSocket"]
+        assert tls_test_captor._SSLSocket is vars(ssl)["SSLSocket"]
     finally:
         tls.extract_from_ssl()
-        sys.modules["ftplib"] = saved
 
 
 def test_urllib3_makes_tls_contexts_while_injected(std_snapshot):

@@ -60,11 +60,12 @@ names (``ssl._create_default_https_context = ssl._create_unverified_context``, a
 common way to turn verification off) maps to tls's counterpart of that object.
 
 Modules that captured a replaced name at import are patched too, while they are
-loaded: ``ftplib._SSLSocket`` (FTP_TLS unwraps data connections that are instances of
-it) and urllib3's ``urllib3.util.ssl_.SSLContext`` / ``urllib3.util.SSLContext`` (what
+loaded: urllib3's ``urllib3.util.ssl_.SSLContext`` / ``urllib3.util.SSLContext`` (what
 ``create_urllib3_context`` instantiates; the two names urllib3's own PyOpenSSL
 injection patches).  asyncio, http.client and urllib.request (CPython 3.9-3.13,
-PyPy 3.9) hold the ``ssl`` module itself and need nothing more.  Extraction gives
+PyPy 3.9) hold the ``ssl`` module itself and need nothing more; ftplib's captured
+``_SSLSocket`` (FTP_TLS unwraps data connections that are instances of it) needs
+nothing either, as tls.ssl.SSLSocket subclasses the stdlib's.  Extraction gives
 those modules back the stdlib's objects, also when they were imported while
 injected.
 
@@ -99,7 +100,6 @@ REPLACED = (
 
 # Module-level names other modules bound from ``ssl`` at import: {module: {attribute: ssl name}}.
 CAPTURED = {
-    "ftplib": {"_SSLSocket": "SSLSocket"},
     "urllib3.util.ssl_": {"SSLContext": "SSLContext"},
     "urllib3.util": {"SSLContext": "SSLContext"},
 }

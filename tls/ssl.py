@@ -536,7 +536,14 @@ def _no_flags(name, sock):
     return f"non-zero flags not allowed in calls to {name}() on {sock.__class__}"
 
 
-class SSLSocket(_socket.socket):
+# Also a subclass of the stdlib's SSLSocket where that exists (as the exceptions are of
+# theirs), so isinstance checks in code that imported ssl hold: ftplib unwraps data
+# connections and ccc() only for instances of it.  Every method the stdlib class has is
+# defined here again, so none of its code runs on a tls socket.
+_SSLSocketBases = (_ssl._std.SSLSocket,) if _ssl._std is not None else (_socket.socket,)
+
+
+class SSLSocket(*_SSLSocketBases):
     """A ``socket.socket`` carrying TLS, made by ``SSLContext.wrap_socket``.
 
     OpenSSL reads and writes the file descriptor itself; the socket's timeout
@@ -708,7 +715,7 @@ class SSLSocket(_socket.socket):
     def recv(self, buflen=1024, flags=0):
         sslobj = self._sslobj
         if sslobj is None:
-            return super().recv(buflen, flags)
+            return _socket.socket.recv(self, buflen, flags)
         if flags != 0:
             raise ValueError(_no_flags("recv", self))
         # read() inlined: this is the hot path of every client
@@ -722,7 +729,7 @@ class SSLSocket(_socket.socket):
     def recv_into(self, buffer, nbytes=None, flags=0):
         sslobj = self._sslobj
         if sslobj is None:
-            return super().recv_into(buffer, nbytes or 0, flags)
+            return _socket.socket.recv_into(self, buffer, nbytes or 0, flags)
         if flags != 0:
             raise ValueError(_no_flags("recv_into", self))
         if buffer is None:  # the stdlib then returns bytes, as read() does
@@ -738,12 +745,12 @@ class SSLSocket(_socket.socket):
     def recvfrom(self, buflen=1024, flags=0):
         if self._sslobj is not None:
             raise ValueError(_not_on_tls("recvfrom", self))
-        return super().recvfrom(buflen, flags)
+        return _socket.socket.recvfrom(self, buflen, flags)
 
     def recvfrom_into(self, buffer, nbytes=None, flags=0):
         if self._sslobj is not None:
             raise ValueError(_not_on_tls("recvfrom_into", self))
-        return super().recvfrom_into(buffer, nbytes or 0, flags)
+        return _socket.socket.recvfrom_into(self, buffer, nbytes or 0, flags)
 
     def recvmsg(self, *args, **kwargs):
         raise NotImplementedError(_not_on_tls("recvmsg", self))
@@ -753,14 +760,14 @@ class SSLSocket(_socket.socket):
 
     def send(self, data, flags=0):
         if self._sslobj is None:
-            return super().send(data, flags)
+            return _socket.socket.send(self, data, flags)
         if flags != 0:
             raise ValueError(_no_flags("send", self))
         return self._sslobj.write(data)
 
     def sendall(self, data, flags=0):
         if self._sslobj is None:
-            return super().sendall(data, flags)
+            return _socket.socket.sendall(self, data, flags)
         if flags != 0:
             raise ValueError(_no_flags("sendall", self))
         # One write takes it all (OpenSSL loops over records and partial sends); the
@@ -776,8 +783,8 @@ class SSLSocket(_socket.socket):
         if self._sslobj is not None:
             raise ValueError(_not_on_tls("sendto", self))
         if addr is None:
-            return super().sendto(data, flags_or_addr)
-        return super().sendto(data, flags_or_addr, addr)
+            return _socket.socket.sendto(self, data, flags_or_addr)
+        return _socket.socket.sendto(self, data, flags_or_addr, addr)
 
     def sendmsg(self, *args, **kwargs):
         raise NotImplementedError(_not_on_tls("sendmsg", self))
@@ -785,7 +792,7 @@ class SSLSocket(_socket.socket):
     def sendfile(self, file, offset=0, count=None):
         """Send a file; through TLS it is read and sent in pieces (no kernel TLS yet)."""
         if self._sslobj is None:
-            return super().sendfile(file, offset, count)
+            return _socket.socket.sendfile(self, file, offset, count)
         return self._sendfile_use_send(file, offset, count)
 
     def pending(self):
@@ -806,7 +813,7 @@ class SSLSocket(_socket.socket):
         finally:
             self.settimeout(timeout)
 
-    def _connect_tls(self, addr, report_errno):
+    def _real_connect(self, addr, report_errno):
         if self.server_side:
             raise ValueError("can't connect in server-side mode")
         if self._connected or self._sslobj is not None:
@@ -816,10 +823,10 @@ class SSLSocket(_socket.socket):
         )
         try:
             if report_errno:
-                code = super().connect_ex(addr)
+                code = _socket.socket.connect_ex(self, addr)
             else:
                 code = None
-                super().connect(addr)
+                _socket.socket.connect(self, addr)
             if not code:
                 self._connected = True
                 if self.do_handshake_on_connect:
@@ -831,15 +838,15 @@ class SSLSocket(_socket.socket):
 
     def connect(self, addr):
         """Connect to ``addr``, then (``do_handshake_on_connect``) run the handshake."""
-        self._connect_tls(addr, False)
+        self._real_connect(addr, False)
 
     def connect_ex(self, addr):
         """``connect`` that returns the errno instead of raising it."""
-        return self._connect_tls(addr, True)
+        return self._real_connect(addr, True)
 
     def accept(self):
         """Accept a connection: ``(SSLSocket, address)``, the new socket server-side."""
-        conn, addr = super().accept()
+        conn, addr = _socket.socket.accept(self)
         conn = self._context.wrap_socket(
             conn,
             do_handshake_on_connect=self.do_handshake_on_connect,
@@ -859,11 +866,11 @@ class SSLSocket(_socket.socket):
 
     def shutdown(self, how):
         self._sslobj = None
-        super().shutdown(how)
+        _socket.socket.shutdown(self, how)
 
     def _real_close(self):
         self._sslobj = None
-        super()._real_close()
+        _socket.socket._real_close(self)
 
     # ---- queries (as on SSLObject; None where no TLS layer exists)
     def getpeercert(self, binary_form=False):

@@ -152,6 +152,14 @@ def _new_chars(n):
     return _new_unzeroed("char[]", n)
 
 
+def _release(view):
+    """Give back the caller's buffer that ``ffi.from_buffer`` holds, when an exception
+    leaves: its traceback keeps the cdata alive, and with it the export (a bytearray
+    could not be resized, ``with memoryview(...)`` would fail to release it, and the
+    reference cycle through the traceback has crashed CPython when collected)."""
+    ffi.release(view)
+
+
 _PASSWORD_CB = ffi.addressof(lib, "tls_pem_password_cb")
 
 # --------------------------------------------------------------------------- exceptions
@@ -318,16 +326,21 @@ class MemoryBIO:
             except TypeError:
                 raise TypeError(f"a bytes-like object is required, not '{type(b).__name__}'") from None
             n = _sizeof(data)
-        if n > _INT_MAX:
-            raise OverflowError(f"string longer than {_INT_MAX} bytes")
-        if self._eof_written:
-            raise SSLError("cannot write() after write_eof()")
-        if n == 0:
-            return 0
-        written = _BIO_write(self._bio, data, n)
-        if written < 0:
-            raise _ssl_error_from_queue("BIO_write failed")
-        return written
+        try:
+            if n > _INT_MAX:
+                raise OverflowError(f"string longer than {_INT_MAX} bytes")
+            if self._eof_written:
+                raise SSLError("cannot write() after write_eof()")
+            if n == 0:
+                return 0
+            written = _BIO_write(self._bio, data, n)
+            if written < 0:
+                raise _ssl_error_from_queue("BIO_write failed")
+            return written
+        except BaseException:
+            if data is not b:
+                _release(data)  # see _release
+            raise
 
     def write_eof(self):
         """Mark EOF: once the buffered bytes are read, reads report a real end of stream."""
@@ -1245,12 +1258,16 @@ class _SSLSocket:
                 len = size
             if len == 0:
                 return 0
-            got = _tls_ssl_read(self._ssl, dest, len)
-            if got >= 0:
-                if self._out_foreign is not None:
-                    self._flush()
-                return got
-            return self._read_slow(dest, len, True, -got)
+            try:
+                got = _tls_ssl_read(self._ssl, dest, len)
+                if got >= 0:
+                    if self._out_foreign is not None:
+                        self._flush()
+                    return got
+                return self._read_slow(dest, len, True, -got)
+            except BaseException:
+                _release(dest)  # see _release
+                raise
         if len > self._readbuf_size:
             dest = _new_chars(len)
             if len <= _KEEP_READ_BUFFER:
@@ -1300,14 +1317,19 @@ class _SSLSocket:
             except TypeError:
                 raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
             size = _sizeof(src)
-        if size > _WRITE_PIECE and self._out_foreign is not None:
-            return self._write_pieces(_from_buffer(src) if src is data else src, size)
-        written = _tls_ssl_write(self._ssl, src, size)
-        if written >= 0:
-            if self._out_foreign is not None:
-                self._flush()
-            return written
-        return self._write_slow(src, size, -written)
+        try:
+            if size > _WRITE_PIECE and self._out_foreign is not None:
+                return self._write_pieces(_from_buffer(src) if src is data else src, size)
+            written = _tls_ssl_write(self._ssl, src, size)
+            if written >= 0:
+                if self._out_foreign is not None:
+                    self._flush()
+                return written
+            return self._write_slow(src, size, -written)
+        except BaseException:
+            if src is not data:
+                _release(src)  # see _release
+            raise
 
     def _write_pieces(self, src, size):
         """Large writes to a foreign outgoing BIO: records are moved out piece by
