@@ -17,7 +17,7 @@ import pytest
 
 import tls
 from tls import bench
-from tls.bench import _core, _openssl_speed, _report, _targets
+from tls.bench import _core, _openssl_speed, _report, _targets, memory
 
 IS_PYPY = sys.implementation.name == "pypy"
 TINY = ["--seconds", "0.005", "--warmup", "0.005", "--repetitions", "2"]
@@ -583,6 +583,241 @@ def test_compare_labels_two_runs_of_one_interpreter_apart(quick_run, tmp_path):
     assert "second.json" in runs[1]["label"]
 
 
+# ---------------------------------------------------------------------------- --memory
+
+@pytest.fixture(scope="module")
+def memory_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "memory.json"
+    proc = _bench("--memory", "--quick", "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    with open(path) as f:
+        return proc, json.load(f), str(path)
+
+
+def _cryptography_importable():
+    try:
+        import cryptography.hazmat.primitives.ciphers.aead  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_memory_quick_run_measures_every_workload_in_the_table_and_the_json(memory_run):
+    proc, record, _ = memory_run
+    assert record["format"] == _report.FORMAT and record["cases"] == []
+    assert record["settings"]["memory"] is True and record["settings"]["quick"] is True
+    assert record["command"] == f"python -m tls bench --memory --quick --json {record['command'].split()[-1]}"
+    section = record["memory"]
+    rounds, ops_per_round = memory.settings(quick=True)
+    assert section["settings"]["rounds"] == rounds == 2
+    assert section["settings"]["ops_per_round"] == ops_per_round
+    by_id = {f"{w['group']}/{w['name']}": w for w in section["workloads"]}
+    assert list(by_id) == [w.id for w in memory.WORKLOADS]
+    assert {w.group for w in memory.WORKLOADS} == set(bench.GROUPS)
+    for workload in memory.WORKLOADS:
+        entry = by_id[workload.id]
+        assert entry["unit"] == workload.unit and entry["ops_per_round"] == ops_per_round[workload.unit]
+        assert set(entry["results"]) == set(_core.IMPLEMENTATIONS)
+        for impl, result in entry["results"].items():
+            if impl not in workload.impls:
+                assert result == {"status": "n/a"}
+            elif impl == "cryptography" and not _cryptography_importable():
+                assert result["status"] == "unavailable" and "cryptography" in result["reason"]
+            else:
+                assert result["status"] == "ok", (workload.id, impl, result)
+                readings = [result["rss_after_warmup"]] + [r["rss"] for r in result["rounds"]]
+                assert len(result["rounds"]) == rounds and all(r > 0 for r in readings)
+                assert result["rss_end"] == readings[-1] and result["rss_start"] > 0
+                assert result["peak_rss"] >= max(readings)  # VmHWM: the peak of every reading
+                assert result["growth_pct"] == pytest.approx(
+                    (result["rss_end"] / result["rss_after_warmup"] - 1) * 100)
+                assert all(r["rss_live"] > 0 and r["seconds"] > 0 for r in result["rounds"])
+                assert result["ops_per_s"] > 0 and result["ops_per_round"] == entry["ops_per_round"]
+                assert "VmRSS" in result["source"]
+                if IS_PYPY:
+                    assert result["nursery_settled"] >= 2
+                else:
+                    assert result["nursery_settled"] is None
+        # a row of the printed table, its tls line judged against the target
+        assert f"{workload.id} " in proc.stdout
+        assert f"[{record['label']}] memory " in proc.stderr and f" {workload.id} tls ... " in proc.stderr
+    for column in ("start", "after warm-up", "RSS per round", "growth", "peak", "verdict"):
+        assert column in proc.stdout
+    verdicts = section["targets"]
+    assert [v["case"] for v in verdicts] == [f"memory/{w.id}" for w in memory.WORKLOADS]
+    for verdict in verdicts:
+        assert verdict["met"] == (verdict["growth_pct"] < 5.0)
+        assert verdict["requirement"] == "RSS growth < 5% after warm-up"
+    assert "Memory target:" in proc.stdout and "memory: Each workload" in proc.stdout
+
+
+def test_memory_workloads_can_be_selected_like_cases(tmp_path):
+    path = tmp_path / "one.json"
+    proc = _bench("--memory", "--quick", "--rounds", "1", "hashes", "--case", "sha256-oneshot-*",
+                  "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    section = json.loads(path.read_text())["memory"]
+    assert [(w["group"], w["name"]) for w in section["workloads"]] == [("hashes", "sha256-oneshot-64B")]
+    assert section["settings"]["rounds"] == 1
+    assert len(section["workloads"][0]["results"]["tls"]["rounds"]) == 1
+
+
+FAKE_WORKLOADS = """
+import os, time
+
+def leak(impl, resources, size):
+    kept = []
+
+    def op():
+        block = b"Z" * size  # every page written: resident
+        kept.append(block)
+        return block
+
+    return op, None
+
+
+def flat(impl, resources):
+    def op():
+        return b"."
+
+    return op, None
+
+
+def broken(impl, resources):
+    raise RuntimeError("cannot set up")
+
+
+def missing(impl, resources):
+    import no_such_module_for_the_bench  # noqa: F401
+
+
+def crash(impl, resources):
+    os._exit(3)
+
+
+def hang(impl, resources):
+    time.sleep(60)
+"""
+
+
+def _fake(tmp_path, name, function, *args, impls=("tls", "stdlib")):
+    (tmp_path / "fake_memory_workloads.py").write_text(FAKE_WORKLOADS)
+    return memory.Workload("fake", name, "ops", f"fake_memory_workloads:{function}", impls, args,
+                           path=str(tmp_path))
+
+
+def test_memory_flags_a_leaking_workload_and_passes_a_flat_one(tmp_path):
+    # 100 operations a round, each keeping 256 KiB: 25 MiB a round, far over 5% of any baseline here
+    workloads = [_fake(tmp_path, "leak", "leak", 256 * 1024), _fake(tmp_path, "flat", "flat")]
+    section = memory.run(workloads, rounds=2, ops_per_round={"ops": 100}, quick=True)
+    leak, flat = section["workloads"]
+    for impl in ("tls", "stdlib"):
+        result = leak["results"][impl]
+        assert result["status"] == "ok", result
+        assert result["rss_end"] - result["rss_after_warmup"] >= 2 * 100 * 256 * 1024 * 0.9
+        assert result["growth_pct"] >= 5.0
+        assert result["rounds"][1]["rss"] > result["rounds"][0]["rss"] > result["rss_after_warmup"]
+        assert flat["results"][impl]["growth_pct"] < 5.0
+    assert _report.memory_verdict("tls", leak["results"]["tls"]) == "NOT met"
+    assert _report.memory_verdict("stdlib", leak["results"]["stdlib"]) == "GROWS (ref)"
+    assert _report.memory_verdict("tls", flat["results"]["tls"]) == "met"
+    assert _report.memory_verdict("stdlib", flat["results"]["stdlib"]) == "flat (ref)"
+    verdicts = {v["case"]: v for v in section["targets"]}
+    assert verdicts["memory/fake/leak"]["met"] is False and verdicts["memory/fake/flat"]["met"] is True
+    record = {"label": "test", "date": "now", "machine": {"cpu_model": "cpu", "cpu_count": 2},
+              "versions": {}, "legends": {"memory": memory.LEGEND}, "memory": section}
+    text = _report.memory_text_table(record)
+    assert "Memory target: 1 met, 1 not met" in text
+    assert "NOT met" in text and "GROWS (ref)" in text
+
+
+def test_memory_reports_workloads_that_fail_unavailable_or_hang(tmp_path):
+    workloads = [_fake(tmp_path, "broken", "broken", impls=("tls",)),
+                 _fake(tmp_path, "missing", "missing", impls=("tls",)),
+                 _fake(tmp_path, "crash", "crash", impls=("tls",))]
+    section = memory.run(workloads, rounds=1, ops_per_round={"ops": 10}, quick=True)
+    broken, missing, crash = (w["results"]["tls"] for w in section["workloads"])
+    assert broken == {"status": "error", "reason": "RuntimeError: cannot set up"}
+    assert missing["status"] == "unavailable" and "no_such_module_for_the_bench" in missing["reason"]
+    assert crash["status"] == "error" and "exited with status 3" in crash["reason"]
+    assert all(v["met"] is None and v["why"] for v in section["targets"])
+    hang = memory.spawn(_fake(tmp_path, "hang", "hang"), "tls", {}, 10, 1, timeout=3)
+    assert hang == {"status": "error", "reason": "no result after 3 s (killed)"}
+
+
+def test_a_slow_reference_runs_fewer_operations_and_the_table_marks_it(tmp_path):
+    assert memory._fitted(200_000, 3.9, 4.0) == 200_000
+    assert memory._fitted(200_000, 8.0, 4.0) == 100_000
+    assert memory._fitted(200_000, 8.6, 4.0) == 93_000  # two significant digits
+    assert memory._fitted(2_000, 400.0, 4.0) == 20
+    # a budget far below one round: the stdlib (a reference) is cut down, tls never is
+    workload = _fake(tmp_path, "flat", "flat")
+    section = memory.run([workload], rounds=1, ops_per_round={"ops": 50_000}, quick=True)
+    assert section["settings"]["reference_round_s"] is None  # --quick: no budget
+    results = {impl: memory.spawn(workload, impl, {}, 50_000, 1, timeout=120, budget=1e-9)
+               for impl in ("tls", "stdlib")}
+    assert results["tls"]["ops_per_round"] == 50_000
+    assert results["stdlib"]["ops_requested"] == 50_000 and results["stdlib"]["ops_per_round"] < 50_000
+    section["settings"]["reference_round_s"] = 1e-9
+    section["workloads"][0]["results"].update(results)
+    rows = _report._memory_rows(section, _report._Notes())
+    assert rows[0][2] == "50k ops" and rows[1][2].endswith(" ops*")
+    assert "*: a reference slower than" in _report._memory_method(section)
+
+
+def test_judge_memory_only_judges_tls_and_says_why_there_is_no_data():
+    def ok(growth):
+        return {"status": "ok", "growth_pct": growth}
+
+    section = {"workloads": [
+        {"group": "hashes", "name": "a", "results": {"tls": ok(4.9), "stdlib": ok(50.0)}},
+        {"group": "tls", "name": "b", "results": {"tls": ok(5.0), "stdlib": ok(0.0)}},
+        {"group": "tls", "name": "c", "results": {"tls": {"status": "error", "reason": "boom"}}},
+    ]}
+    a, b, c = _targets.judge_memory(section, "PyPy")
+    assert (a["met"], a["measured"], a["case"]) == (True, "+4.9%", "memory/hashes/a")
+    assert b["met"] is False
+    assert c["met"] is None and "error: boom" in c["why"] and "PyPy" in c["why"]
+    assert _targets.grows({"status": "error"}) is None
+
+
+def test_compare_adds_a_memory_table_per_interpreter(quick_run, memory_run, tmp_path):
+    _, memory_record, memory_path = memory_run
+    other = copy.deepcopy(memory_record)
+    impl = "CPython" if IS_PYPY else "PyPy"
+    other["interpreter"] = {"implementation": impl, "version": "3.x", "label": f"{impl} test"}
+    other["label"] = f"{impl} test"
+    other["memory"]["workloads"][0]["results"]["tls"]["growth_pct"] = 12.5  # one leak on the other
+    other_path = tmp_path / "other-memory.json"
+    other_path.write_text(json.dumps(other))
+    out = tmp_path / "report"
+    proc = _bench("compare", quick_run[2], memory_path, str(other_path), "--out", str(out), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "report.md").read_text()
+    assert "## Memory" in text and "## hashes" in text  # the speed run's tables stay
+    # the speed run and the memory run have one label: compare tells them apart by file name
+    for label in (f"{memory_record['label']} (memory.json)", other["label"]):
+        assert f"### {label}" in text
+    for workload in memory.WORKLOADS:
+        assert text.count(f"| {workload.id} | tls |") == 2
+    assert "memory: 1 warm-up + 2 rounds (quick)" in text
+    target = _targets.MEMORY_TARGETS[0].label()
+    assert f"| **NOT met** | +12.5% | {target} | memory/{memory.WORKLOADS[0].id} | {other['label']} |" in text
+
+
+def test_compare_of_memory_runs_alone_writes_only_the_markdown(memory_run, tmp_path):
+    out = tmp_path / "mem"
+    proc = _bench("compare", memory_run[2], "--out", str(out), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "mem.md").exists() and not (tmp_path / "mem.png").exists()
+    assert "## Memory" in (tmp_path / "mem.md").read_text()
+
+
+def test_every_memory_target_matches_some_workload():
+    for target in _targets.MEMORY_TARGETS:
+        assert any(target.applies_to(w.id, target.interpreter) for w in memory.WORKLOADS), target.label()
+
+
 # ---------------------------------------------------------------------------- argument errors
 
 @pytest.mark.parametrize("argv, message", [
@@ -596,6 +831,11 @@ def test_compare_labels_two_runs_of_one_interpreter_apart(quick_run, tmp_path):
     (["--json", "/nonexistent-dir/x.json"], "cannot write --json"),
     (["--case", "no-case-is-called-this", "--no-openssl", *TINY], "no case matches"),
     (["compare"], "the following arguments are required"),
+    (["--memory", "--seconds", "1"], "not with --memory"),
+    (["--memory", "--repetitions", "3", "--warmup", "1"], "--warmup, --repetitions: not with --memory"),
+    (["--rounds", "2"], "--rounds applies to --memory only"),
+    (["--memory", "--rounds", "0"], "--rounds"),
+    (["--memory", "--case", "no-workload-is-called-this"], "no memory workload matches"),
 ])
 def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
     assert bench.main(argv) == 2

@@ -2,12 +2,15 @@
 
     python -m tls bench [GROUP ...] [--quick] [--group NAME] [--case PATTERN]
                         [--seconds S] [--warmup W] [--json FILE] [--no-openssl]
+    python -m tls bench --memory [GROUP ...] [--quick] [--case PATTERN] [--rounds N] [--json FILE]
     python -m tls bench compare A.json B.json ... [--out report]
 
 Every group is a module of this package with a ``cases()`` function returning
 :class:`tls.bench._core.Case` objects and a ``LEGEND`` string; :data:`GROUPS`
 lists them in running order, so a new group (``tls``, ``sockets``) is one module
-and one line here.  Progress goes to stderr, the table to stdout.
+and one line here.  Progress goes to stderr, the table to stdout.  ``--memory``
+measures RSS growth instead of speed (:mod:`tls.bench.memory`); its workloads
+belong to the same groups, so ``GROUP``/``--group``/``--case`` select them too.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import os
 import sys
 import time
 
-from tls.bench import _core, _report, _targets
+from tls.bench import _core, _report, _targets, memory
 from tls.bench._openssl_speed import OpenSSLSpeed
 
 GROUPS = {
@@ -82,6 +85,12 @@ def _run_parser():
                    help="timed repetitions, interleaving the implementations (default 9; --quick 3)")
     p.add_argument("--json", metavar="FILE", help="write the run (settings, versions, samples) as JSON")
     p.add_argument("--no-openssl", action="store_true", help="skip the openssl speed C figures")
+    p.add_argument("--memory", action="store_true",
+                   help="measure peak RSS and RSS growth instead of speed: each workload and implementation "
+                        "in a fresh process, a warm-up round, then measured rounds (a few minutes; "
+                        "--quick: seconds)")
+    p.add_argument("--rounds", type=_positive_int, metavar="N",
+                   help="--memory: measured rounds after the warm-up round (default 5; --quick 2)")
     return p
 
 
@@ -147,9 +156,32 @@ def run(groups, patterns=(), warmup=0.5, seconds=0.3, repetitions=5, openssl=Non
     return record
 
 
+def run_memory(groups, patterns=(), quick=False, rounds=None, progress=None):
+    """Run the memory workloads of the chosen groups; return the run record (what ``--json`` writes)."""
+    interp = _report.interpreter_info()
+    started = time.time()
+    workloads = [w for w in memory.WORKLOADS if w.group in groups and _matches(w, patterns)]
+    rounds, ops_per_round = memory.settings(quick, rounds)
+    no_speed = OpenSSLSpeed(enabled=False)
+    record = _report.run_header(interp, no_speed, None, None, None, quick, groups, patterns)
+    record["settings"]["memory"] = True
+    record["legends"] = {"memory": memory.LEGEND}
+    record["targets"] = []  # the speed targets; the memory ones are in record["memory"]["targets"]
+    record["memory"] = memory.run(workloads, rounds, ops_per_round, quick, progress=progress,
+                                  label=interp["label"], interpreter=interp["implementation"])
+    record["elapsed_s"] = round(time.time() - started, 2)
+    return record
+
+
 def _bench(argv):
     args = _run_parser().parse_args(argv)
     groups = select_groups(list(args.groups) + list(args.group))
+    if args.memory:
+        speed_only = [name for name in ("seconds", "warmup", "repetitions") if getattr(args, name)]
+        if speed_only:
+            raise UsageError(f"--{', --'.join(speed_only)}: not with --memory (it counts rounds: --rounds)")
+    elif args.rounds:
+        raise UsageError("--rounds applies to --memory only")
     warmup, seconds, repetitions = DEFAULTS["quick" if args.quick else "full"]
     warmup = args.warmup or warmup
     seconds = args.seconds or seconds
@@ -158,9 +190,20 @@ def _bench(argv):
         folder = os.path.dirname(os.path.abspath(args.json))
         if os.path.isdir(args.json) or not os.access(folder, os.W_OK):
             raise UsageError(f"cannot write --json file {args.json!r}")
+    progress = lambda text, end="\n": print(text, end=end, file=sys.stderr, flush=True)  # noqa: E731
+    if args.memory:
+        record = run_memory(groups, args.case, args.quick, args.rounds, progress)
+        record["command"] = " ".join(["python -m tls bench"] + argv)
+        if not record["memory"]["workloads"]:
+            raise UsageError(f"no memory workload matches {' '.join(args.case)!r} "
+                             f"in group(s) {', '.join(groups)}")
+        print(_report.memory_text_table(record))
+        if args.json:
+            _report.write_json(record, args.json)
+            print(f"\nwrote {args.json}", file=sys.stderr)
+        return 0
     openssl = OpenSSLSpeed(enabled=not args.no_openssl)
-    record = run(groups, args.case, warmup, seconds, repetitions, openssl, args.quick,
-                 progress=lambda text, end="\n": print(text, end=end, file=sys.stderr, flush=True))
+    record = run(groups, args.case, warmup, seconds, repetitions, openssl, args.quick, progress=progress)
     record["command"] = " ".join(["python -m tls bench"] + argv)
     if not record["cases"]:
         raise UsageError(f"no case matches {' '.join(args.case)!r} in group(s) {', '.join(groups)}")

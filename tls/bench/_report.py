@@ -209,12 +209,17 @@ def _align(rows):
 HEADER = ("case", "unit", "tls", "stdlib", "cryptography", "OpenSSL C", "tls/stdlib", "tls/crypt", "tls/C")
 
 
+def _measured(verdict):
+    if verdict.get("measured"):
+        return verdict["measured"]
+    return "-" if verdict["ratio"] is None else f"{verdict['ratio']:.3f}x"
+
+
 def _verdict_rows(verdicts):
     rows = []
     for v in verdicts:
         status = "no data" if v["met"] is None else ("met" if v["met"] else "NOT met")
-        measured = "-" if v["ratio"] is None else f"{v['ratio']:.3f}x"
-        rows.append((status, measured, v["case"], v["target"], v.get("why", "")))
+        rows.append((status, _measured(v), v["case"], v["target"], v.get("why", "")))
     return rows
 
 
@@ -264,6 +269,136 @@ def progress_summary(case):
     if c_figure.get("status") == "ok":
         parts.append(f"C {_rate(c_figure, case['size'])}")
     return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------- memory (--memory)
+
+MIB = 1024 * 1024
+MEMORY_HEADER = ("workload", "impl", "per round", "rate", "start", "after warm-up", "RSS per round", "end",
+                 "growth", "peak", "verdict")
+
+
+def _mib(value):
+    return f"{value / MIB:.1f}"
+
+
+def _count(n):
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def _per_second(value):
+    if not value:
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}M/s"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f}k/s"
+    return f"{value:.0f}/s"
+
+
+def memory_verdict(impl, result):
+    """tls rows are judged against the target; the others are references, marked the same way."""
+    grows = _targets.grows(result)
+    if grows is None:
+        return ""
+    if impl == "tls":
+        return "NOT met" if grows else "met"
+    return "GROWS (ref)" if grows else "flat (ref)"
+
+
+def memory_summary(result):
+    """One line of progress for one measured process."""
+    if result.get("status") != "ok":
+        return f"{result.get('status')}: {result.get('reason', '')}"
+    return (f"{_mib(result['rss_after_warmup'])} -> {_mib(result['rss_end'])} MiB "
+            f"({result['growth_pct']:+.1f}%), peak {_mib(result['peak_rss'])} MiB, "
+            f"{_per_second(result.get('ops_per_s'))}")
+
+
+def _memory_rows(memory, notes):
+    rows = []
+    for workload in memory["workloads"]:
+        first = True
+        for impl in COLUMNS:
+            result = workload["results"].get(impl, {"status": "n/a"})
+            if result.get("status") == "n/a":
+                continue
+            name = f"{workload['group']}/{workload['name']}" if first else ""
+            first = False
+            per_round = f"{_count(result.get('ops_per_round', workload['ops_per_round']))} {workload['unit']}"
+            if result.get("ops_per_round", workload["ops_per_round"]) != workload["ops_per_round"]:
+                per_round += "*"
+            if result.get("status") != "ok":
+                rows.append((name, impl, per_round, notes.cell(impl, result)) + ("",) * 7)
+                continue
+            rounds = " ".join(_mib(r["rss"]) for r in result["rounds"])
+            rows.append((name, impl, per_round, _per_second(result.get("ops_per_s")),
+                         _mib(result["rss_start"]), _mib(result["rss_after_warmup"]), rounds,
+                         _mib(result["rss_end"]), f"{result['growth_pct']:+.1f}%", _mib(result["peak_rss"]),
+                         memory_verdict(impl, result)))
+    return rows
+
+
+def _memory_method(memory):
+    s = memory["settings"]
+    return (f"each workload and implementation in a fresh process; 1 warm-up round, then {s['rounds']} "
+            f"rounds; RSS in MiB (2^20 bytes), start: before the warm-up, then after each round's "
+            f"gc.collect(); growth: end / after warm-up - 1; target: tls grows < "
+            f"{_targets.GROWTH_LIMIT_PCT:g}%" + (f"; *: a reference slower than {s['reference_round_s']:g} s "
+                                                 f"a round ran fewer operations"
+                                                 if s.get("reference_round_s") else ""))
+
+
+def _memory_source(memory):
+    for workload in memory["workloads"]:
+        for result in workload["results"].values():
+            if result.get("status") == "ok":
+                return result["source"]
+    return "no reading"
+
+
+def memory_text_table(record):
+    """The table printed at the end of ``python -m tls bench --memory``."""
+    memory = record["memory"]
+    notes = _Notes()
+    lines = [
+        f"tls bench --memory on {record['label']}, {record['date']}, {record['machine']['cpu_model']} "
+        f"({record['machine']['cpu_count']} CPUs), {record['versions'].get('openssl_loaded')}",
+        _memory_method(memory) + f"; RSS from {_memory_source(memory)}",
+        "",
+    ]
+    lines += _align([MEMORY_HEADER] + _memory_rows(memory, notes))
+    lines += ["", "memory: " + record.get("legends", {}).get("memory", "")]
+    if notes.numbers:
+        lines += [""] + notes.lines()
+    verdicts = memory.get("targets", [])
+    if verdicts:
+        met = sum(1 for v in verdicts if v["met"])
+        missed = sum(1 for v in verdicts if v["met"] is False)
+        unknown = len(verdicts) - met - missed
+        lines += ["", f"Memory target: {met} met, {missed} not met, {unknown} without data."]
+        lines += ["  " + line for line in _align(_verdict_rows(verdicts))]
+    return "\n".join(lines)
+
+
+def memory_markdown(runs, notes):
+    """The ``## Memory`` section of the compare report: one table per run with a memory section."""
+    with_memory = [run for run in runs if run.get("memory")]
+    if not with_memory:
+        return []
+    lines = ["", "## Memory", ""]
+    legend = next((r["legends"]["memory"] for r in with_memory if "memory" in r.get("legends", {})), None)
+    if legend:
+        lines += [legend, ""]
+    for run in with_memory:
+        memory = run["memory"]
+        method = _memory_method(memory) + f"; RSS from {_memory_source(memory)}."
+        lines += [f"### {run['label']}", "", method, ""]
+        lines += _md_table([MEMORY_HEADER] + _memory_rows(memory, notes))
+        lines.append("")
+    return lines[:-1]
 
 
 # ---------------------------------------------------------------------------- compare
@@ -322,20 +457,29 @@ def cross_ratios(runs, order, lookup):
     return columns
 
 
+def _settings_cell(run):
+    s = run["settings"]
+    quick = " (quick)" if s.get("quick") else ""
+    if s.get("memory"):
+        memory = run.get("memory", {}).get("settings", {})
+        return f"memory: 1 warm-up + {memory.get('rounds', '?')} rounds" + quick
+    return f"{s['warmup_s']:g} s / {s['seconds']:g} s / {s['repetitions']}" + quick
+
+
 def markdown(runs):
     order, lookup = _case_index(runs)
     lines = ["# tls benchmark report", "",
              "Figures are medians (ops/s below 16 KiB, MB/s = 10^6 bytes/s from 16 KiB on); "
              "same-run ratios are medians of per-repetition ratios (implementations interleaved); "
              "cross-interpreter ratios divide medians of different runs.", "", "## Runs", ""]
-    rows = [("run", "file", "date", "tls", "OpenSSL loaded", "cryptography", "CPU", "warm-up / timed / reps")]
+    rows = [("run", "file", "date", "tls", "OpenSSL loaded", "cryptography", "CPU",
+             "warm-up / timed / reps, or memory rounds")]
     for run in runs:
-        v, s = run["versions"], run["settings"]
+        v = run["versions"]
         rows.append((run["label"], os.path.basename(run["file"]), run["date"], v.get("tls"),
                      v.get("openssl_loaded"), v.get("cryptography") or "not importable",
                      f"{run['machine']['cpu_model']} ×{run['machine']['cpu_count']}",
-                     f"{s['warmup_s']:g} s / {s['seconds']:g} s / {s['repetitions']}"
-                     + (" (quick)" if s.get("quick") else "")))
+                     _settings_cell(run)))
     lines += _md_table(rows)
     commands = [f"- {run['label']}: `{run['command']}`" for run in runs if run.get("command")]
     if commands:
@@ -359,6 +503,7 @@ def markdown(runs):
                 if case is not None:
                     rows.append((key[1], run["label"], unit(case["size"]), *_cells(case, notes)))
         lines += _md_table(rows)
+    lines += memory_markdown(runs, notes)
     columns = cross_ratios(runs, order, lookup)
     if columns:
         lines += ["", "## Cross-interpreter ratios", ""]
@@ -375,8 +520,7 @@ def markdown(runs):
         rows = [("status", "measured", "target", "case", "run", "why no data")]
         for v in verdicts:
             status = "met" if v["met"] else ("**NOT met**" if v["met"] is False else "no data")
-            measured = "-" if v["ratio"] is None else f"{v['ratio']:.3f}x"
-            rows.append((status, measured, v["target"], v["case"], v["run"], v.get("why", "")))
+            rows.append((status, _measured(v), v["target"], v["case"], v["run"], v.get("why", "")))
         lines += _md_table(rows)
     if notes.numbers:
         lines += ["", "## Notes", ""] + [f"- {line}" for line in notes.lines()]
@@ -458,6 +602,10 @@ def write_report(runs, out):
     os.makedirs(folder, exist_ok=True)
     text = markdown(runs)
     note = None
+    if not any(run["cases"] for run in runs):  # only --memory runs: no rates to draw
+        with open(md_path, "w") as f:
+            f.write(text)
+        return [md_path], None
     try:
         import matplotlib  # noqa: F401
     except ImportError:

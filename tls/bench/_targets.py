@@ -6,6 +6,9 @@ divided by ``versus``'s (an implementation name or "openssl", the C figure) must
 be at least ``at_least``.  ``versus_on`` names another interpreter for a
 cross-interpreter target (tls on PyPy against the stdlib on CPython); those can
 only be judged by ``compare``, which has runs from both.
+
+A :class:`MemoryTarget` (``--memory``) bounds instead the RSS growth of tls's
+runs of the matching memory workloads, from after the warm-up round to the end.
 """
 
 from __future__ import annotations
@@ -150,7 +153,8 @@ def judge_run(run):
 
 
 def judge_runs(runs):
-    """Every target over several runs (typically one CPython and one PyPy run), cross ones included."""
+    """Every target over several runs (typically one CPython and one PyPy run), cross ones and those on
+    ``--memory`` runs included."""
     verdicts = []
     by_interp = {}
     for run in runs:
@@ -173,4 +177,72 @@ def judge_runs(runs):
                                 other_run["label"] if other_run else target.versus_on)
                 verdict["run"] = label
                 verdicts.append(verdict)
+        for verdict in judge_memory(run.get("memory") or {}, interpreter):
+            verdict["run"] = label
+            verdicts.append(verdict)
+    return verdicts
+
+
+# ---------------------------------------------------------------------------- memory (--memory)
+
+class MemoryTarget:
+    """On ``interpreter`` (None: both), tls's RSS must grow by less than ``growth_below`` percent from
+    after the warm-up round to the end, in every memory workload matching ``workloads``."""
+
+    __slots__ = ("issue", "interpreter", "workloads", "growth_below")
+
+    def __init__(self, issue, interpreter, workloads, growth_below):
+        self.issue = issue
+        self.interpreter = interpreter
+        self.workloads = workloads
+        self.growth_below = growth_below
+
+    def requirement(self):
+        return f"RSS growth < {self.growth_below:g}% after warm-up"
+
+    def label(self):
+        return f"#{self.issue} {self.interpreter or 'both'}: tls {self.requirement()}"
+
+    def applies_to(self, workload_id, interpreter):
+        if self.interpreter is not None and self.interpreter != interpreter:
+            return False
+        return any(fnmatch.fnmatchcase(workload_id, pattern) for pattern in self.workloads)
+
+
+MEMORY_TARGETS = (
+    # issue 6: 1 million hash/AEAD operations, 10,000 handshakes (and the other workloads) stay flat
+    MemoryTarget(6, None, ["*"], 5.0),
+)
+GROWTH_LIMIT_PCT = MEMORY_TARGETS[0].growth_below  # what the tables mark reference columns against
+
+
+def grows(result, limit=GROWTH_LIMIT_PCT):
+    """True/False: a measured memory result grew by ``limit`` percent or more; None without a figure."""
+    if result.get("status") != "ok":
+        return None
+    return result["growth_pct"] >= limit
+
+
+def judge_memory(memory, interpreter):
+    """Every memory target on one run's ``memory`` section: verdicts like :func:`judge`'s, with
+    ``growth_pct`` (and ``measured``, its text) instead of a ratio."""
+    verdicts = []
+    for workload in memory.get("workloads", []):
+        workload_id = f"{workload['group']}/{workload['name']}"
+        for target in MEMORY_TARGETS:
+            if not target.applies_to(workload_id, interpreter):
+                continue
+            result = workload["results"].get("tls", {"status": "n/a"})
+            out = {"target": target.label(), "issue": target.issue, "case": f"memory/{workload_id}",
+                   "requirement": target.requirement(), "growth_below": target.growth_below,
+                   "growth_pct": None, "ratio": None, "met": None}
+            if result.get("status") == "ok":
+                out["growth_pct"] = result["growth_pct"]
+                out["measured"] = f"{result['growth_pct']:+.1f}%"
+                out["met"] = result["growth_pct"] < target.growth_below
+            else:
+                reason = result.get("reason")
+                out["why"] = f"no tls figure on {interpreter} ({result.get('status', 'not measured')}"
+                out["why"] += f": {reason})" if reason else ")"
+            verdicts.append(out)
     return verdicts
