@@ -904,3 +904,16 @@ def test_stdlib_purpose_accepted():
     tssl.SSLContext(tssl.PROTOCOL_TLS_CLIENT).load_default_certs(std.Purpose.SERVER_AUTH)
     with pytest.raises(TypeError):
         tssl.create_default_context("1.3.6.1.5.5.7.3.1")
+
+
+@pytest.mark.skipif(not STD_IS_SPEC, reason="the stdlib ssl here is not CPython 3.11's")
+def test_every_public_name_of_the_stdlib_module():
+    """tls.ssl has each public name CPython's ssl has, except what ssl.py merely imports
+    from socket and other modules for itself."""
+    imported_helpers = {"SOCK_STREAM", "SOL_SOCKET", "SO_TYPE", "create_connection", "socket"}
+    public = {
+        name
+        for name, value in vars(std).items()
+        if not name.startswith("_") and not isinstance(value, type(std)) and name not in imported_helpers
+    }
+    assert sorted(public - set(dir(tssl))) == []

@@ -59,6 +59,7 @@ from tls._ssl import (  # noqa: F401 - re-exported names
 )
 
 CertificateError = SSLCertVerificationError
+socket_error = OSError  # a public alias the stdlib module keeps
 
 _RESTRICTED_SERVER_CIPHERS = _DEFAULT_CIPHERS
 CHANNEL_BINDING_TYPES = ["tls-unique"]
