@@ -25,39 +25,12 @@ import pytest
 import requests
 import requests.adapters
 import urllib3
+from client_matrix import HOSTS, MODULES, PAIRS, no_proxies, stdlib_ssl_untouched  # noqa: F401
 from https_servers import TIMEOUT, body_for, https_server, smtp_server
-from ssl_certs import assert_error_queue_clean, ipv6_loopback
+from ssl_certs import assert_error_queue_clean
 
 import tls.ssl
 from tls._binding import clear_errors, consume_errors
-
-MODULES = {"ssl": ssl, "tls": tls.ssl}
-_STDLIB_NAMES = {name: getattr(ssl, name) for name in ("SSLContext", "SSLSocket", "SSLObject", "MemoryBIO")}
-
-# (client, server): tls.ssl against both servers, the stdlib against tls.ssl, the stdlib pair for reference
-PAIRS = [("tls", "tls"), ("tls", "ssl"), ("ssl", "tls"), ("ssl", "ssl")]
-
-
-HOSTS = [
-    "127.0.0.1",
-    pytest.param("::1", marks=pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback (::1)")),
-]
-
-
-@pytest.fixture(autouse=True)
-def stdlib_ssl_untouched():
-    """Nothing here injects tls: the stdlib names are the stdlib's before and after each test."""
-    assert {name: getattr(ssl, name) for name in _STDLIB_NAMES} == _STDLIB_NAMES
-    yield
-    assert {name: getattr(ssl, name) for name in _STDLIB_NAMES} == _STDLIB_NAMES
-
-
-@pytest.fixture(autouse=True)
-def no_proxies(monkeypatch):
-    """urllib and requests read proxy settings from the environment: keep every request on loopback."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "*")
 
 
 def server_context(mod, cert, key):
