@@ -37,6 +37,24 @@ trans_5C = bytes((x ^ 0x5C) for x in range(256))
 trans_36 = bytes((x ^ 0x36) for x in range(256))
 
 _NULL = ffi.NULL
+
+# Output buffers for the digests: a pool, as tls.hashes keeps for its one-shots, instead of
+# an ffi.new per digest (on PyPy that memory goes only at the next minor collection).
+# list.pop/append are atomic: a buffer belongs to one caller between the two.
+_OUTS = []
+_take_out = _OUTS.pop
+_give_out = _OUTS.append
+
+
+def _out_buffer():
+    """(output cdata, its ffi.buffer) from the pool; give it back with _give_out."""
+    try:
+        return _take_out()
+    except IndexError:
+        out = ffi.new("unsigned char[]", lib.EVP_MAX_MD_SIZE)
+        return out, ffi.buffer(out)
+
+
 # OSSL_PARAM keeps a pointer to its key: it must outlive the call (on PyPy a
 # bytes argument is a temporary copy), so the key lives in a cdata of its own.
 _DIGEST_KEY = ffi.new("char[]", b"digest")
@@ -60,7 +78,7 @@ _PENDING_MAX = 2048
 class _Digest:
     """One digest usable for HMAC: its unkeyed template context and sizes."""
 
-    __slots__ = ("md", "template", "digest_size", "block_size", "name", "out_type")
+    __slots__ = ("md", "template", "digest_size", "block_size", "name")
 
     def __init__(self, md, template, digest_size, block_size, py_name):
         self.md = md
@@ -68,7 +86,6 @@ class _Digest:
         self.digest_size = digest_size
         self.block_size = block_size
         self.name = "hmac-" + py_name
-        self.out_type = ffi.typeof(f"unsigned char[{digest_size}]")
 
 
 def _unsupported(name):
@@ -388,20 +405,26 @@ class HMAC:
             key, msg = state
             if msg is None:
                 msg = b""
-            out = ffi.new(d.out_type)
-            if not lib.tls_hmac_md_oneshot(d.md, key, len(key), msg, len(msg), out, d.digest_size):
-                raise_error("HMAC failed")
-            return ffi.buffer(out)[:]
+            out, view = pair = _out_buffer()
+            try:
+                if not lib.tls_hmac_md_oneshot(d.md, key, len(key), msg, len(msg), out, d.digest_size):
+                    raise_error("HMAC failed")
+                return view[: d.digest_size]
+            finally:
+                _give_out(pair)
         if type(state) is _Python:
             h = state.outer.copy()
             h.update(state.inner.digest())
             return h.digest()
-        out = ffi.new(d.out_type)
-        with state.lock:
-            ok = lib.tls_mac_final_copy(state.ctx, out, d.digest_size)
-        if not ok:
-            raise_error("HMAC failed")
-        return ffi.buffer(out)[:]
+        out, view = pair = _out_buffer()
+        try:
+            with state.lock:
+                ok = lib.tls_mac_final_copy(state.ctx, out, d.digest_size)
+            if not ok:
+                raise_error("HMAC failed")
+            return view[: d.digest_size]
+        finally:
+            _give_out(pair)
 
     def hexdigest(self):
         """Like digest(), but returns a string of hexadecimal digits instead."""
@@ -472,10 +495,13 @@ def digest(key, msg, digest):
         key = _as_bytes_like(key)
     if type(msg) is not bytes:
         msg = _as_bytes_like(msg)
-    out = ffi.new(d.out_type)
-    if not lib.tls_hmac_md_oneshot(d.md, key, len(key), msg, len(msg), out, d.digest_size):
-        raise_error("HMAC failed")
-    return ffi.buffer(out)[:]
+    out, view = pair = _out_buffer()
+    try:
+        if not lib.tls_hmac_md_oneshot(d.md, key, len(key), msg, len(msg), out, d.digest_size):
+            raise_error("HMAC failed")
+        return view[: d.digest_size]
+    finally:
+        _give_out(pair)
 
 
 def _py_digest(key, msg, digest_cons):
