@@ -810,3 +810,27 @@ def test_stale_errors_on_the_queue_are_not_ours(certs):
     stale_error()
     with pytest.raises(tssl.SSLWantReadError):
         obj.do_handshake()
+
+
+def test_sslsocket_class_hook(certs):
+    """SSLContext.sslsocket_class picks the class wrap_socket makes (as sslobject_class
+    does for wrap_bio), on the context or a subclass of it."""
+
+    class Tagged(tssl.SSLSocket):
+        tag = "mine"
+
+    class Context(tssl.SSLContext):
+        sslsocket_class = Tagged
+
+    ctx = Context(tssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(certs.ca)
+    assert tssl.SSLContext.sslsocket_class is tssl.SSLSocket
+    assert issubclass(tssl.SSLSocket, stdlib_ssl.SSLSocket)  # isinstance checks in ftplib & co
+    with listener() as ls:
+        peer = Peer(ls, tls_server(server_ctx(tssl, certs), echo))
+        raw = socket.create_connection(ls.getsockname(), timeout=TIMEOUT)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            assert type(s) is Tagged and s.tag == "mine" and s.version() == "TLSv1.3"
+            s.sendall(b"x")
+            assert s.recv(1) == b"x"
+        peer.join()
