@@ -13,7 +13,6 @@ must see the same alert. Loopback only: 127.0.0.1 and ::1, ephemeral ports.
 """
 
 import http.client
-import re
 import smtplib
 import ssl
 import threading
@@ -25,7 +24,15 @@ import pytest
 import requests
 import requests.adapters
 import urllib3
-from client_matrix import HOSTS, MODULES, PAIRS, no_proxies, stdlib_ssl_untouched  # noqa: F401
+from client_matrix import (  # noqa: F401 (autouse fixtures)
+    HOSTS,
+    MODULES,
+    PAIRS,
+    describe_error,
+    error_chain,
+    no_proxies,
+    stdlib_ssl_untouched,
+)
 from https_servers import TIMEOUT, body_for, https_server, smtp_server
 from ssl_certs import assert_error_queue_clean
 
@@ -278,34 +285,6 @@ FAILURES = {
 }
 
 
-def _chain(exc):
-    """The exceptions a client wrapped around the verification error, outermost first."""
-    chain = [exc]
-    while not isinstance(exc, ssl.SSLError):
-        inner = getattr(exc, "reason", None)  # URLError, MaxRetryError
-        if not isinstance(inner, BaseException):
-            inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
-        if inner is None:
-            break
-        chain.append(inner)
-        exc = inner
-    return chain
-
-
-def _stdlib_class(exc):
-    """The stdlib ssl class behind an ssl error (tls.ssl's subclass the stdlib's)."""
-    return next(cls.__name__ for cls in type(exc).__mro__ if getattr(ssl, cls.__name__, None) is cls)
-
-
-def _describe(exc):
-    """What a program can see of an exception, with tls.ssl's classes read as their stdlib bases."""
-    if isinstance(exc, ssl.SSLError):
-        fields = ("errno", "reason", "library", "verify_code", "verify_message")
-        text = re.sub(r" \(_ssl\.c:\d+\)$", "", str(exc))  # without the C source line
-        return ("ssl." + _stdlib_class(exc), text, *(getattr(exc, f, None) for f in fields))
-    return f"{type(exc).__module__}.{type(exc).__qualname__}"
-
-
 def _reject(client, mod, certs, failure, server_mod):
     """Run ``client`` with a ``mod`` context against a server it must reject:
     (what the client raised, what the server recorded)."""
@@ -333,13 +312,14 @@ def test_rejected_like_stdlib(certs, client, failure, server_mod):
     want, server_saw_stdlib = _reject(client, ssl, certs, failure, server_mod)
 
     assert isinstance(got, expected) and isinstance(want, expected)
-    chain = _chain(got)
+    chain = error_chain(got)
     assert isinstance(chain[-1], tls.ssl.SSLCertVerificationError)  # tls.ssl did the verifying
-    assert isinstance(_chain(want)[-1], ssl.SSLCertVerificationError)
+    assert isinstance(error_chain(want)[-1], ssl.SSLCertVerificationError)
     assert chain[-1].verify_code == FAILURES[failure][3]
-    assert [_describe(e) for e in chain] == [_describe(e) for e in _chain(want)]
+    assert [describe_error(e) for e in chain] == [describe_error(e) for e in error_chain(want)]
     # the server was told why, the same way, as many times (urllib3 retries)
-    assert server_saw and [_describe(e) for e in server_saw] == [_describe(e) for e in server_saw_stdlib]
+    assert server_saw
+    assert [describe_error(e) for e in server_saw] == [describe_error(e) for e in server_saw_stdlib]
 
 
 # ----------------------------------------------------------------------------- many clients at once

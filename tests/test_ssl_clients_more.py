@@ -22,7 +22,6 @@ import http.client
 import imaplib
 import io
 import os
-import re
 import ssl
 import subprocess
 import sys
@@ -32,7 +31,15 @@ from types import SimpleNamespace
 
 import pytest
 import urllib3
-from client_matrix import HOSTS, MODULES, PAIRS, no_proxies, stdlib_ssl_untouched  # noqa: F401
+from client_matrix import (  # noqa: F401 (autouse fixtures)
+    HOSTS,
+    MODULES,
+    PAIRS,
+    describe_error,
+    error_chain,
+    no_proxies,
+    stdlib_ssl_untouched,
+)
 from https_servers import TIMEOUT, body_for, ftp_server, https_server, imap_server
 from ssl_certs import assert_error_queue_clean
 
@@ -408,29 +415,6 @@ REFUSED_CLIENTS = {
 ALERTS = {"TLSv1_2": "SSLV3_ALERT_HANDSHAKE_FAILURE", "TLSv1_3": "TLSV13_ALERT_CERTIFICATE_REQUIRED"}
 
 
-def _chain(exc):
-    """The exceptions a client wrapped around the ssl error, outermost first."""
-    chain = [exc]
-    while not isinstance(exc, ssl.SSLError):
-        inner = getattr(exc, "reason", None)  # URLError, MaxRetryError
-        if not isinstance(inner, BaseException):
-            inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
-        if inner is None:
-            break
-        chain.append(inner)
-        exc = inner
-    return chain
-
-
-def _describe(exc):
-    """What a program can see of an exception, with tls.ssl's classes read as their stdlib bases."""
-    if isinstance(exc, ssl.SSLError):
-        stdlib_class = next(c.__name__ for c in type(exc).__mro__ if getattr(ssl, c.__name__, None) is c)
-        text = re.sub(r" \(_ssl\.c:\d+\)$", "", str(exc))  # without the C source line
-        return ("ssl." + stdlib_class, text, exc.errno, exc.reason, exc.library)
-    return f"{type(exc).__module__}.{type(exc).__qualname__}"
-
-
 def _refused(client, mod, certs, server_mod, version):
     """Run ``client`` with a ``mod`` context and no certificate against a server requiring one:
     (what the client raised, what the server recorded, the client context's handshakes)."""
@@ -463,14 +447,15 @@ def test_client_without_certificate_refused_like_stdlib(certs, client, server_mo
 
     expected = REFUSED_CLIENTS[client][1][version]
     assert isinstance(got, expected) and isinstance(want, expected)
-    chain = _chain(got)
+    chain = error_chain(got)
     assert isinstance(chain[-1], tls.ssl.SSLError)  # raised by tls.ssl ...
     assert chain[-1].reason == ALERTS[version]  # ... on reading the server's alert
-    assert [_describe(e) for e in chain] == [_describe(e) for e in _chain(want)]
+    assert [describe_error(e) for e in chain] == [describe_error(e) for e in error_chain(want)]
     # the client's view of the handshake: failed under TLS 1.2, finished under TLS 1.3
     assert handshakes == handshakes_stdlib == (1 if version == "TLSv1_3" else 0) * len(server_saw)
     # the server refused the same way, as many times (urllib3 retries)
-    assert server_saw and [_describe(e) for e in server_saw] == [_describe(e) for e in server_saw_stdlib]
+    assert server_saw
+    assert [describe_error(e) for e in server_saw] == [describe_error(e) for e in server_saw_stdlib]
     assert all(e.reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE" for e in server_saw)
 
 
