@@ -834,3 +834,22 @@ def test_sslsocket_class_hook(certs):
             s.sendall(b"x")
             assert s.recv(1) == b"x"
         peer.join()
+
+
+def test_connection_outliving_its_socket(certs):
+    """The private connection object refuses to touch an fd whose socket is gone (it
+    may already belong to another connection), as CPython's does."""
+    import gc
+
+    with listener() as ls:
+        peer = Peer(ls, tls_server(server_ctx(stdlib_ssl, certs), echo))
+        s = connect(tssl, certs, ls)
+        conn = s._sslobj
+        s.close()
+        del s
+        gc.collect()
+        for call in (lambda: conn.read(1), lambda: conn.write(b"x"), conn.do_handshake, conn.shutdown):
+            with pytest.raises(tssl.SSLError, match="Underlying socket connection gone") as e:
+                call()
+            assert e.value.errno == 9
+        peer.join()

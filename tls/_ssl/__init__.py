@@ -1551,6 +1551,11 @@ _HANDSHAKE_TIMEOUT = f"{_LOCATION}: The handshake"  # only this timeout names th
 _monotonic = time.monotonic
 
 
+def _socket_gone():
+    """CPython's error for an operation whose socket object no longer exists (or is closed)."""
+    return _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
+
+
 class _SocketConnection(_SSLSocket):
     """One TLS connection whose SSL reads and writes a socket's fd itself (CPython's
     ``_ssl._SSLSocket`` in socket mode): no record passes through Python.
@@ -1576,7 +1581,7 @@ class _SocketConnection(_SSLSocket):
         """The socket and its timeout; SSLError when the socket object is gone."""
         sock = self._sock_ref()
         if sock is None:
-            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
+            raise _socket_gone()
         return sock, sock.gettimeout()
 
     @staticmethod
@@ -1630,12 +1635,12 @@ class _SocketConnection(_SSLSocket):
     # at the socket's timeout.
     def read(self, len=1024, buffer=None):
         if self._sock_ref() is None:
-            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
+            raise _socket_gone()
         return _SSLSocket.read(self, len, buffer)
 
     def write(self, data):
         if self._sock_ref() is None:
-            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
+            raise _socket_gone()
         return _SSLSocket.write(self, data)
 
     def _read_slow(self, dest, len, into, err):
@@ -1672,7 +1677,7 @@ class _SocketConnection(_SSLSocket):
     def shutdown(self):
         sock, timeout = self._socket()
         if sock.fileno() < 0:
-            raise _make_error(SSLError, _SSL_ERROR_NO_SOCKET, "Underlying socket connection gone", [])
+            raise _socket_gone()
         ssl = self._ssl
         deadline = None
         zeros = 0
