@@ -16,6 +16,7 @@ import functools
 import ipaddress as _ipaddress
 import os
 import socket as _socket
+import stat as _stat
 import sys
 import warnings as _warnings
 from collections import namedtuple
@@ -63,6 +64,8 @@ socket_error = OSError  # a public alias the stdlib module keeps
 
 _RESTRICTED_SERVER_CIPHERS = _DEFAULT_CIPHERS
 CHANNEL_BINDING_TYPES = ["tls-unique"]
+# issue 7: "tls-exporter" (RFC 9266) works too, but CHANNEL_BINDING_TYPES stays the stdlib's value
+HAS_PSK = _ssl.HAS_PSK  # CPython 3.13's name: SSLContext.set_psk_client_callback/set_psk_server_callback
 PEM_HEADER = "-----BEGIN CERTIFICATE-----"
 PEM_FOOTER = "-----END CERTIFICATE-----"
 
@@ -528,6 +531,23 @@ class SSLObject:
         """Request a client certificate after the TLS 1.3 handshake (servers)."""
         return self._sslobj.verify_client_post_handshake()
 
+    # ---- issue 7: keying material export (RFC 5705 / RFC 8446 section 7.5), kernel TLS
+    def export_keying_material(self, label, length, context=None):
+        """``length`` bytes of keying material both ends derive from the session (RFC 5705,
+        RFC 8446 section 7.5) for ``label`` (ASCII str or bytes) and ``context`` (bytes, or
+        None: no context, which TLS 1.2 tells apart from b""); ValueError before the handshake."""
+        return self._sslobj.export_keying_material(label, length, context)
+
+    @property
+    def ktls_send_enabled(self):
+        """Always False: kernel TLS needs a socket (``SSLSocket``)."""
+        return self._sslobj.ktls_send_enabled()
+
+    @property
+    def ktls_recv_enabled(self):
+        """Always False: kernel TLS needs a socket (``SSLSocket``)."""
+        return self._sslobj.ktls_recv_enabled()
+
 
 def _not_on_tls(name, sock):
     return f"{name} not allowed on instances of {sock.__class__}"
@@ -791,9 +811,13 @@ class SSLSocket(*_SSLSocketBases):
         raise NotImplementedError(_not_on_tls("sendmsg", self))
 
     def sendfile(self, file, offset=0, count=None):
-        """Send a file; through TLS it is read and sent in pieces (no kernel TLS yet)."""
+        """Send a file: with kernel TLS sending (``ktls_send_enabled``) a regular file goes
+        through ``SSL_sendfile`` (the kernel encrypts it, no copy through Python); otherwise
+        it is read and sent in pieces, as the stdlib does."""
         if self._sslobj is None:
             return _socket.socket.sendfile(self, file, offset, count)
+        if self._sslobj.ktls_send_enabled():
+            return self._sendfile_use_ktls(file, offset, count)
         return self._sendfile_use_send(file, offset, count)
 
     def pending(self):
@@ -909,7 +933,7 @@ class SSLSocket(*_SSLSocketBases):
         sslobj = self._sslobj
         if sslobj is not None:
             return sslobj.get_channel_binding(cb_type)
-        if cb_type not in CHANNEL_BINDING_TYPES:
+        if cb_type not in CHANNEL_BINDING_TYPES and cb_type != "tls-exporter":
             raise ValueError(f"{cb_type} channel binding type not implemented")
         return None
 
@@ -922,6 +946,62 @@ class SSLSocket(*_SSLSocketBases):
         if not sslobj:
             raise ValueError("No SSL wrapper around " + str(self))
         return sslobj.verify_client_post_handshake()
+
+    # ---- issue 7: keying material export, kernel TLS
+    def export_keying_material(self, label, length, context=None):
+        """As ``SSLObject.export_keying_material``: ValueError before the handshake."""
+        sslobj = self._sslobj
+        if sslobj is None:
+            raise ValueError("handshake not done yet")
+        return sslobj.export_keying_material(label, length, context)
+
+    @property
+    def ktls_send_enabled(self):
+        """True when OpenSSL hands the records this socket sends to the kernel's TLS
+        (``OP_ENABLE_KTLS``, a kernel with the ``tls`` module, a cipher it supports)."""
+        sslobj = self._sslobj
+        return False if sslobj is None else sslobj.ktls_send_enabled()
+
+    @property
+    def ktls_recv_enabled(self):
+        """True when the kernel's TLS decrypts the records this socket receives."""
+        sslobj = self._sslobj
+        return False if sslobj is None else sslobj.ktls_recv_enabled()
+
+    def _sendfile_use_ktls(self, file, offset, count):
+        """``socket.sendfile``'s os.sendfile path, with SSL_sendfile: the file goes from the
+        page cache through the kernel's TLS.  Files sendfile(2) cannot read fall back."""
+        self._check_sendfile_params(file, offset, count)
+        try:
+            fileno = file.fileno()
+            info = os.fstat(fileno)
+        except (AttributeError, OSError):  # io.UnsupportedOperation is an OSError
+            return self._sendfile_use_send(file, offset, count)
+        if not _stat.S_ISREG(info.st_mode):
+            return self._sendfile_use_send(file, offset, count)
+        if self.gettimeout() == 0:
+            raise ValueError("non-blocking sockets are not supported")
+        size = info.st_size
+        if not size:
+            return 0
+        blocksize = min(count or size, 0x7FFFF000)  # what one sendfile(2) moves at most on Linux
+        sslobj = self._sslobj
+        total = 0
+        try:
+            while True:
+                if count:
+                    blocksize = min(count - total, blocksize)
+                    if blocksize <= 0:
+                        break
+                sent = sslobj.sendfile(fileno, offset, blocksize)
+                if sent == 0:
+                    break  # end of the file
+                offset += sent
+                total += sent
+            return total
+        finally:
+            if total > 0 and hasattr(file, "seek"):
+                file.seek(offset)
 
 
 SSLContext.sslobject_class = SSLObject
