@@ -510,8 +510,8 @@ FAILURES = {
     "1.3 server raises": ("lambda h: ('id', KEY)", "lambda i: 1 / 0", "TLSv1_3"),
 }
 
-# What CPython 3.13.0 (OpenSSL 3.0) answers: (client reason, server reason); None: that
-# side had not failed when the other did (the driver stops then).
+# What CPython 3.13.0 answers on OpenSSL 3.0 (other OpenSSL releases send other alerts
+# for some): (client reason, server reason).
 FAILURE_SPEC = {
     "client raises": ("PSK_IDENTITY_NOT_FOUND", "SSLV3_ALERT_HANDSHAKE_FAILURE"),
     "client returns a list": ("PSK_IDENTITY_NOT_FOUND", "SSLV3_ALERT_HANDSHAKE_FAILURE"),
@@ -560,7 +560,10 @@ def test_psk_callback_failure_aborts_the_handshake_as_in_cpython_313(name, monke
     reported = Unraisable(monkeypatch)
     client_cb, server_cb, version = FAILURES[name]
     client, server = psk_contexts(version, eval(client_cb), eval(server_cb))
-    assert _failed_handshake(client, server) == FAILURE_SPEC[name]
+    outcome = _failed_handshake(client, server)
+    assert outcome[0] or outcome[1]  # it failed
+    if tssl.OPENSSL_VERSION_INFO[:2] == (3, 0):  # the release the table was recorded with
+        assert outcome == FAILURE_SPEC[name]
     expected = FAILURE_REPORTED[name]
     assert reported.types() == ([] if expected is None else [expected])
 
@@ -604,9 +607,21 @@ def failed(ccb, scb, version):
 """
 
 
+def _same_reason(ours, theirs):
+    """CPython's error-name table lacks some of OpenSSL's names (3.13.0 has no name for
+    "tlsv1 alert unknown psk identity": its reason is None, the message the same); tls's
+    names more.  A name both give must be the same."""
+    return ours == theirs or (theirs is None and ours is not None)
+
+
 @needs_313
-def test_psk_callback_failures_equal_live_cpython_313():
-    """The failure table above, run by the live CPython 3.13 with the same callbacks."""
+def test_psk_callback_failures_equal_live_cpython_313(monkeypatch):
+    """The failure table above, run by the live CPython 3.13 with the same callbacks, on
+    the same OpenSSL as tls (its _ssl loads the library LD_LIBRARY_PATH gives)."""
+    version_code = "import ssl; print(ssl.OPENSSL_VERSION)"
+    theirs_version = subprocess.run([PYTHON313, "-I", "-c", version_code], capture_output=True, text=True)
+    if theirs_version.stdout.strip() != tssl.OPENSSL_VERSION:
+        pytest.skip(f"CPython 3.13 loads {theirs_version.stdout.strip()}, tls {tssl.OPENSSL_VERSION}")
     lines = [FAILURE_DRIVER_313, "out = {}"]
     for name, (client_cb, server_cb, version) in FAILURES.items():
         lines.append(f"out[{name!r}] = failed({client_cb}, {server_cb}, {version!r})")
@@ -614,12 +629,11 @@ def test_psk_callback_failures_equal_live_cpython_313():
     code = "\n".join(lines)
     out = subprocess.run([PYTHON313, "-I", "-c", code, KEY.hex()], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    theirs = {name: tuple(v) for name, v in json.loads(out.stdout).items()}
-    # CPython 3.13.0's error-name table has no name for OpenSSL's "tlsv1 alert unknown psk
-    # identity" (its reason is None, the message the same); tls's table names it
-    named = ("TLSV1_ALERT_UNKNOWN_PSK_IDENTITY", "PSK_IDENTITY_NOT_FOUND")
-    unnamed = {(None, "PSK_IDENTITY_NOT_FOUND"): named}
-    assert {name: unnamed.get(v, v) for name, v in theirs.items()} == FAILURE_SPEC
+    theirs = json.loads(out.stdout)
+    Unraisable(monkeypatch)  # the misbehaving callbacks' reports
+    for name, (client_cb, server_cb, version) in FAILURES.items():
+        ours = _failed_handshake(*psk_contexts(version, eval(client_cb), eval(server_cb)))
+        assert all(map(_same_reason, ours, theirs[name])), (name, ours, theirs[name])
 
 
 def test_psk_hint_that_is_not_utf8_fails_the_handshake_quietly(monkeypatch):
