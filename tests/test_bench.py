@@ -171,8 +171,8 @@ def _assert_valid_sockets_cases(record, repetitions):
         assert case["ratios"]["tls/stdlib"] > 0
     judged = {v["case"] for v in record["targets"]}
     assert "sockets/https-roundtrip" in judged  # a target on both interpreters
-    if IS_PYPY:
-        assert {f"sockets/{name}" for name in cases} <= judged
+    if IS_PYPY:  # (issue 7's sendfile cases are reported, with no target to judge)
+        assert {f"sockets/{name}" for name in cases if not name.startswith("sendfile-")} <= judged
     assert "sockets" in record["legends"] and "TCP_NODELAY" in record["legends"]["sockets"]
 
 
