@@ -828,7 +828,7 @@ def test_every_memory_target_matches_some_workload():
     (["--warmup", "0"], "--warmup"),
     (["--repetitions", "0"], "--repetitions"),
     (["--bogus"], "unrecognized arguments"),
-    (["--json", "/nonexistent-dir/x.json"], "cannot write --json"),
+    (["--json", "/dev/null/x.json"], "cannot write --json"),  # a folder that cannot be made
     (["--case", "no-case-is-called-this", "--no-openssl", *TINY], "no case matches"),
     (["compare"], "the following arguments are required"),
     (["--memory", "--seconds", "1"], "not with --memory"),
@@ -841,6 +841,14 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
     assert bench.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "error:" in err
+
+
+def test_json_folder_is_made_before_measuring(tmp_path):
+    # tox -m bench writes each run into a folder of its own that may not exist yet
+    path = tmp_path / "runs" / "deeper" / "run.json"
+    argv = ["--case", "hashes/sha256-oneshot-64B", "--no-openssl", *TINY, "--json", str(path)]
+    assert bench.main(argv) == 0
+    assert json.loads(path.read_text())["cases"]
 
 
 def test_compare_rejects_files_that_are_not_runs(tmp_path, capsys):
