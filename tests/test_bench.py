@@ -102,6 +102,20 @@ def test_hash_cases_measure_the_stdlib_and_ciphers_have_no_stdlib(quick_run):
                 assert f"{aead}-{direction}-bytes-{size}" in names
         for size in ("16KiB", "1MiB"):
             assert f"{aead}-encrypt-inplace-{size}" in names
+            assert f"{aead}-decrypt-inplace-{size}" in names
+
+
+@pytest.mark.parametrize("class_name, key_len", [("AESGCM", 16), ("ChaCha20Poly1305", 32)])
+def test_decrypt_in_place_authenticates_a_genuine_message_every_call(class_name, key_len):
+    from tls.bench import ciphers as bench_ciphers
+    from tls.ciphers import aead
+
+    obj = getattr(aead, class_name)(bytes(range(key_len)))
+    plaintext = bench_ciphers._message(4096)
+    op, check = bench_ciphers._decrypt_in_place(obj, plaintext)
+    for _ in range(5):  # an odd count: the buffer must flip back and forth, each tag valid
+        assert op() == len(plaintext)
+    assert check() == plaintext
 
 
 def test_tls_group_measures_handshakes_and_bulk_against_the_stdlib(quick_run):
