@@ -285,9 +285,10 @@ def _hostname(hostname):
         raise ValueError("hostname cannot be an empty string or start with a leading dot.")
     if "\0" in hostname:
         raise ValueError("embedded null character")
-    if hostname.isascii():
-        return hostname, hostname.encode("ascii")
-    return hostname, hostname.encode("idna")  # the A-label form, as SSLContext sends server_hostname
+    # A U-label name is checked (and shown in errors) in its A-label form, as SSLContext
+    # encodes server_hostname.
+    raw = hostname.encode("ascii") if hostname.isascii() else hostname.encode("idna")
+    return raw.decode("ascii"), raw
 
 
 def _set_host(param, host):
