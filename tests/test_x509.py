@@ -11,12 +11,14 @@
 """
 
 import datetime
+import os
 import ssl as std
 
 import pytest
 from ssl_certs import Pair
 
 import tls.ssl as tssl
+import vectors
 from tls import x509
 from tls.exceptions import OpenSSLError
 from vectors import pkits
@@ -461,9 +463,12 @@ def test_pkits_table_covers_every_test():
         "4.9": 8, "4.10": 14, "4.11": 11, "4.12": 10, "4.13": 38, "4.14": 35, "4.15": 10, "4.16": 2,
     }  # fmt: skip
     assert set(pkits.SECTIONS) == set(per_section)
-    for t in pkits.TESTS:  # every test's signed message exists under the test's name
-        assert pkits.available()
-        assert t.name and t.ee.endswith("EE")
+    for t in pkits.TESTS:  # every file the table names exists, and so does the test's message
+        assert t.ee.endswith("EE")
+        for kind, names, ext in (("certs", (t.ee, *t.cas), ".crt"), ("crls", t.crls, ".crl")):
+            for name in names:
+                assert os.path.isfile(vectors.path("x509", "PKITS_data", kind, name + ext)), name
+        assert os.path.isfile(vectors.path("x509", "PKITS_data", "smime", f"Signed{t.name}.eml"))
     assert set(OPENSSL_CODES) <= set(ids) and set(OPENSSL_DIVERGES) <= set(ids)
     assert not any(t.valid for t in pkits.TESTS if t.id in OPENSSL_CODES)
 

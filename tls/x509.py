@@ -24,6 +24,7 @@ import datetime as _datetime
 import math
 import operator
 
+from tls import ssl as _tls_ssl
 from tls._binding import OpenSSLError, consume_errors, ffi, lib, openssl_assert
 
 __all__ = ["verify_chain"]
@@ -36,6 +37,9 @@ _LONG_MAX = 2 ** (8 * ffi.sizeof("long") - 1) - 1
 _ULONG_MAX = 2 ** (8 * ffi.sizeof("unsigned long")) - 1
 _TIME_MIN = -(2 ** (8 * ffi.sizeof("time_t") - 1))
 _TIME_MAX = 2 ** (8 * ffi.sizeof("time_t") - 1) - 1
+# The location suffix tls.ssl's errors carry ("(_ssl.c:0)"), so str(exc) is the text a
+# failed handshake gives (tests/test_x509.py compares the two).
+_LOCATION = "_ssl.c:0"
 
 
 def verify_chain(
@@ -206,18 +210,14 @@ def _chain_der(stack):
 
 def _verification_error(code, hostname):
     """The SSLCertVerificationError a handshake raises for the same verify result."""
-    from tls import ssl as _tls_ssl
-
     if code == lib.X509_V_ERR_HOSTNAME_MISMATCH:
         message = f"Hostname mismatch, certificate is not valid for '{hostname}'."
     elif code == lib.X509_V_ERR_IP_ADDRESS_MISMATCH:
         message = f"IP address mismatch, certificate is not valid for '{hostname}'."
     else:
         message = ffi.string(lib.X509_verify_cert_error_string(code)).decode("ascii", "replace")
-    # tls.ssl's location suffix, so str(exc) is the text a failed handshake gives.
     exc = _tls_ssl.SSLCertVerificationError(
-        1,
-        f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message} ({_tls_ssl._LOCATION})",
+        1, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message} ({_LOCATION})"
     )
     exc.library = "SSL"
     exc.reason = "CERTIFICATE_VERIFY_FAILED"

@@ -25,7 +25,6 @@ initial settings, and whether the path must validate.  This table restates that:
 from __future__ import annotations
 
 import datetime
-import os
 from typing import NamedTuple
 
 from vectors import path
@@ -99,11 +98,6 @@ def certificate(name):
 def crl(name):
     """DER bytes of crls/<name>.crl."""
     return _read("crls", name, ".crl")
-
-
-def available():
-    """True when the installed cryptography_vectors holds the PKITS data."""
-    return os.path.isdir(path("x509", "PKITS_data", "certs"))
 
 
 def inputs(test):
