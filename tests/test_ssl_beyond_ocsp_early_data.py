@@ -366,6 +366,23 @@ def test_ocsp_response_callback_error_reaches_the_server(certs, version, result,
 
 
 @needs_ocsp
+def test_ocsp_staple_of_the_context_an_sni_callback_picks(certs, ocsp):
+    der, _ = ocsp
+    first = server_ctx(certs)
+    stapling = server_ctx(certs)
+    stapling.set_ocsp_response(der)
+    plain = server_ctx(certs)
+    cctx = client_ctx(certs, ocsp_stapling=True)
+    for picked, expected in ((stapling, der), (plain, None)):
+        first.set_ocsp_response_callback(lambda conn: 1 / 0)  # never asked: the picked context is
+        first.sni_callback = lambda obj, name, ctx, picked=picked: setattr(obj, "context", picked)
+        pair = Pair(cctx, first)
+        pair.handshake()
+        assert pair.server.context is picked
+        assert pair.client.ocsp_response == expected
+
+
+@needs_ocsp
 def test_ocsp_callbacks_on_foreign_bios(certs, ocsp):
     """The stdlib's MemoryBIO (asyncio's) on both ends: same staple, same errors."""
     der, _ = ocsp
@@ -434,10 +451,13 @@ def test_ocsp_socket_callback_error_surfaces_and_closes(certs):
 
     def server(conn):
         fd = conn.fileno()
-        with pytest.raises(ZeroDivisionError):
+        with pytest.raises(ZeroDivisionError) as info:
             sctx.wrap_socket(conn, server_side=True)
+        # closed by wrap_socket, not left to the garbage collector (the traceback in
+        # ``info`` keeps the half-made socket alive)
         with pytest.raises(OSError):
-            os.fstat(fd)  # closed by wrap_socket, not left to the garbage collector
+            os.fstat(fd)
+        del info
 
     with listener() as ls:
         peer = Peer(ls, server)
