@@ -88,8 +88,6 @@ static const int TLS_HAS_TLSv1_3;
 
 /* OCSP stapling (status_request) and TLS 1.3 early data */
 static const int TLSEXT_STATUSTYPE_ocsp;
-static const int SSL_EARLY_DATA_NOT_SENT;
-static const int SSL_EARLY_DATA_REJECTED;
 static const int SSL_EARLY_DATA_ACCEPTED;
 static const int ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED;
 """
@@ -271,11 +269,9 @@ int tls_SSL_set_ocsp_response(SSL *, const unsigned char *, size_t);
 int SSL_CTX_set_max_early_data(SSL_CTX *, uint32_t);
 uint32_t SSL_CTX_get_max_early_data(const SSL_CTX *);
 int SSL_CTX_set_recv_max_early_data(SSL_CTX *, uint32_t);
-uint32_t SSL_CTX_get_recv_max_early_data(const SSL_CTX *);
 int SSL_get_early_data_status(const SSL *);
 uint32_t SSL_SESSION_get_max_early_data(const SSL_SESSION *);
 SSL_SESSION *SSL_get_session(const SSL *);
-int SSL_in_before(const SSL *);
 long SSL_get_max_proto_version(SSL *);
 /* tls_ssl_write_early_data: SSL_write_early_data; the count written on success (>= 0),
    otherwise -SSL_get_error() (< 0).  tls_ssl_read_early_data: SSL_read_early_data; the
