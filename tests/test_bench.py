@@ -102,6 +102,20 @@ def test_hash_cases_measure_the_stdlib_and_ciphers_have_no_stdlib(quick_run):
                 assert f"{aead}-{direction}-bytes-{size}" in names
         for size in ("16KiB", "1MiB"):
             assert f"{aead}-encrypt-inplace-{size}" in names
+            assert f"{aead}-decrypt-inplace-{size}" in names
+
+
+@pytest.mark.parametrize("class_name, key_len", [("AESGCM", 16), ("ChaCha20Poly1305", 32)])
+def test_decrypt_in_place_authenticates_a_genuine_message_every_call(class_name, key_len):
+    from tls.bench import ciphers as bench_ciphers
+    from tls.ciphers import aead
+
+    obj = getattr(aead, class_name)(bytes(range(key_len)))
+    plaintext = bench_ciphers._message(4096)
+    op, check = bench_ciphers._decrypt_in_place(obj, plaintext)
+    for _ in range(5):  # an odd count: the buffer must flip back and forth, each tag valid
+        assert op() == len(plaintext)
+    assert check() == plaintext
 
 
 def test_tls_group_measures_handshakes_and_bulk_against_the_stdlib(quick_run):
@@ -841,7 +855,7 @@ def test_every_memory_target_matches_some_workload():
     (["--warmup", "0"], "--warmup"),
     (["--repetitions", "0"], "--repetitions"),
     (["--bogus"], "unrecognized arguments"),
-    (["--json", "/nonexistent-dir/x.json"], "cannot write --json"),
+    (["--json", "/dev/null/x.json"], "cannot write --json"),  # a folder that cannot be made
     (["--case", "no-case-is-called-this", "--no-openssl", *TINY], "no case matches"),
     (["compare"], "the following arguments are required"),
     (["--memory", "--seconds", "1"], "not with --memory"),
@@ -854,6 +868,14 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
     assert bench.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "error:" in err
+
+
+def test_json_folder_is_made_before_measuring(tmp_path):
+    # tox -m bench writes each run into a folder of its own that may not exist yet
+    path = tmp_path / "runs" / "deeper" / "run.json"
+    argv = ["--case", "hashes/sha256-oneshot-64B", "--no-openssl", *TINY, "--json", str(path)]
+    assert bench.main(argv) == 0
+    assert json.loads(path.read_text())["cases"]
 
 
 def test_compare_rejects_files_that_are_not_runs(tmp_path, capsys):

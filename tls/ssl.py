@@ -60,6 +60,7 @@ from tls._ssl import (  # noqa: F401 - re-exported names
 )
 
 CertificateError = SSLCertVerificationError
+HAS_OCSP_STAPLING = _ssl.HAS_OCSP_STAPLING  # beyond the stdlib: OpenSSL built with OCSP
 socket_error = OSError  # a public alias the stdlib module keeps
 
 _RESTRICTED_SERVER_CIPHERS = _DEFAULT_CIPHERS
@@ -531,6 +532,33 @@ class SSLObject:
         """Request a client certificate after the TLS 1.3 handshake (servers)."""
         return self._sslobj.verify_client_post_handshake()
 
+    # ---- OCSP stapling and TLS 1.3 early data (beyond the stdlib)
+    @property
+    def ocsp_response(self):
+        """The stapled OCSP response as DER bytes (a client asks with
+        ``SSLContext.ocsp_stapling``), or None when the server sent none."""
+        return self._sslobj.ocsp_response()
+
+    def write_early_data(self, data):
+        """Clients, before the handshake, resuming a TLS 1.3 session whose
+        ``max_early_data`` allows it: send ``data`` as 0-RTT early data (it may be
+        replayed: only idempotent requests).  Returns the count taken (all of it).
+        Unless ``early_data_accepted`` after the handshake, the server never saw it:
+        send it again with ``write``."""
+        return self._sslobj.write_early_data(data)
+
+    def read_early_data(self, len=16384):
+        """Servers, instead of starting with ``do_handshake``: up to ``len`` bytes of the
+        client's early data, or b"" once there is no more (none sent, rejected, or all
+        read); then finish with ``do_handshake``.  SSLWantReadError: feed ``incoming``."""
+        return self._sslobj.read_early_data(len)
+
+    @property
+    def early_data_accepted(self):
+        """True when the server accepted the client's early data (final once the
+        handshake is done)."""
+        return self._sslobj.early_data_accepted
+
     # ---- issue 7: keying material export (RFC 5705 / RFC 8446 section 7.5), kernel TLS
     def export_keying_material(self, label, length, context=None):
         """``length`` bytes of keying material both ends derive from the session (RFC 5705,
@@ -630,7 +658,7 @@ class SSLSocket(*_SSLSocketBases):
                             "do_handshake_on_connect should not be specified for non-blocking sockets"
                         )
                     self.do_handshake()
-            except (OSError, ValueError):
+            except BaseException:  # also what a Python callback (OCSP) raised in the handshake
                 self.close()
                 raise
         return self
@@ -946,6 +974,35 @@ class SSLSocket(*_SSLSocketBases):
         if not sslobj:
             raise ValueError("No SSL wrapper around " + str(self))
         return sslobj.verify_client_post_handshake()
+
+    # ---- OCSP stapling and TLS 1.3 early data (as on SSLObject)
+    @property
+    def ocsp_response(self):
+        sslobj = self._sslobj
+        return None if sslobj is None else sslobj.ocsp_response()
+
+    def write_early_data(self, data):
+        """Clients: send 0-RTT early data, after ``connect`` and before the handshake
+        (``do_handshake_on_connect=False``); see ``SSLObject.write_early_data``."""
+        sslobj = self._sslobj
+        if sslobj is None:
+            raise ValueError("Write on closed or unwrapped SSL socket.")
+        self._check_connected()
+        return sslobj.write_early_data(data)
+
+    def read_early_data(self, len=16384):
+        """Servers: read 0-RTT early data before the handshake (``do_handshake_on_connect=False``);
+        b"" once there is no more, then ``do_handshake``; see ``SSLObject.read_early_data``."""
+        sslobj = self._sslobj
+        if sslobj is None:
+            raise ValueError("Read on closed or unwrapped SSL socket.")
+        self._check_connected()
+        return sslobj.read_early_data(len)
+
+    @property
+    def early_data_accepted(self):
+        sslobj = self._sslobj
+        return False if sslobj is None else sslobj.early_data_accepted
 
     # ---- issue 7: keying material export, kernel TLS
     def export_keying_material(self, label, length, context=None):

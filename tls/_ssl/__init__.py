@@ -1003,6 +1003,95 @@ class _SSLContext:
             conn.session = session
         return conn
 
+    # ---- OCSP stapling (status_request, RFC 6066 section 8): the server staples a response
+    # (fixed bytes or what a callback returns), a client asks for one and may judge it.
+    _ocsp_server = None  # DER bytes, or a callable returning them (servers)
+    _ocsp_stapling = False  # clients: ask for a staple on every new connection
+    _ocsp_verify_callback = None  # clients: callable(conn, response) -> accept?
+
+    def _install_ocsp_callback(self):
+        if not lib.TLS_HAS_OCSP:
+            raise NotImplementedError("OCSP stapling is not available: OpenSSL was built without OCSP")
+        lib.SSL_CTX_set_tlsext_status_cb(self._ctx, _OCSP_STATUS_CB)
+
+    def set_ocsp_response(self, response):
+        """Staple ``response`` (a DER OCSPResponse, bytes-like) in every handshake whose
+        client asks for one; None stops stapling.  Replaces a response callback."""
+        if self._protocol == PROTOCOL_TLS_CLIENT:
+            raise ValueError("set_ocsp_response() cannot be used on a TLS_CLIENT context")
+        if response is None:
+            self._ocsp_server = None
+            return
+        self._install_ocsp_callback()
+        self._ocsp_server = _ocsp_der(response)
+
+    def set_ocsp_response_callback(self, callback):
+        """``callback(conn)`` returns the DER OCSP response to staple for that connection
+        (an SSLObject or SSLSocket), or None for none; it runs during the handshake, only
+        when the client asked for a staple.  An exception in it fails the handshake and is
+        raised to the caller of the server's handshake.  None removes it."""
+        if self._protocol == PROTOCOL_TLS_CLIENT:
+            raise ValueError("set_ocsp_response_callback() cannot be used on a TLS_CLIENT context")
+        if callback is None:
+            self._ocsp_server = None
+            return
+        if not callable(callback):
+            raise TypeError("not a callable object")
+        self._install_ocsp_callback()
+        self._ocsp_server = callback
+
+    @property
+    def ocsp_stapling(self):
+        """Clients: whether new connections ask the server for a stapled OCSP response."""
+        return self._ocsp_stapling
+
+    @ocsp_stapling.setter
+    def ocsp_stapling(self, value):
+        if self._protocol == PROTOCOL_TLS_SERVER:
+            raise ValueError("ocsp_stapling cannot be set on a TLS_SERVER context")
+        value = bool(value)
+        if value and not lib.TLS_HAS_OCSP:
+            raise NotImplementedError("OCSP stapling is not available: OpenSSL was built without OCSP")
+        self._ocsp_stapling = value
+
+    def set_ocsp_verify_callback(self, callback):
+        """Clients: ``callback(conn, response)`` judges the stapled response (DER bytes, or
+        None when the server sent none) during the handshake: a false result fails it with
+        the alert bad_certificate_status_response, an exception fails it and is raised to the
+        caller.  Setting a callback also turns ``ocsp_stapling`` on; None removes it."""
+        if self._protocol == PROTOCOL_TLS_SERVER:
+            raise ValueError("set_ocsp_verify_callback() cannot be used on a TLS_SERVER context")
+        if callback is None:
+            self._ocsp_verify_callback = None
+            return
+        if not callable(callback):
+            raise TypeError("not a callable object")
+        self._install_ocsp_callback()
+        self._ocsp_verify_callback = callback
+        self._ocsp_stapling = True
+
+    # ---- TLS 1.3 early data (0-RTT): servers opt in with max_early_data
+    @property
+    def max_early_data(self):
+        """Servers: the most early data (bytes) a client may send when it resumes a session
+        from this context's tickets; 0 (the default) refuses early data."""
+        return lib.SSL_CTX_get_max_early_data(self._ctx)
+
+    @max_early_data.setter
+    def max_early_data(self, value):
+        n = operator.index(value)
+        if n < 0 or n > 0xFFFFFFFF:
+            raise ValueError("max_early_data must be between 0 and 4294967295")
+        if self._protocol != PROTOCOL_TLS_SERVER:
+            raise ValueError("SSLContext is not a server context.")
+        # What the server takes in (recv_max) must cover what its tickets offer; OpenSSL's
+        # default of 16384 stays the floor, so rejected early data can still be skipped.
+        recv = max(n, _DEFAULT_RECV_MAX_EARLY_DATA)
+        if not lib.SSL_CTX_set_max_early_data(self._ctx, n) or not lib.SSL_CTX_set_recv_max_early_data(
+            self._ctx, recv
+        ):
+            raise _ssl_error_from_queue("failed to set max_early_data")
+
 
 def _nid_name(nid, func):
     if nid == lib.NID_undef:
@@ -1047,6 +1136,9 @@ _tls_ssl_do_handshake = lib.tls_ssl_do_handshake
 _tls_SSL_set_hostname = lib.tls_SSL_set_hostname
 _SSL_get_error = lib.SSL_get_error
 _ERR_peek_error = lib.ERR_peek_error
+_tls_ssl_write_early_data = lib.tls_ssl_write_early_data
+_tls_ssl_read_early_data = lib.tls_ssl_read_early_data
+_DEFAULT_RECV_MAX_EARLY_DATA = 16384  # OpenSSL's default recv_max_early_data
 
 
 class _SSLSocket:
@@ -1068,6 +1160,9 @@ class _SSLSocket:
         "_readbuf_size",
         "_shutdown_seen_zero",
         "_handle",
+        "_callback_error",  # an exception a Python callback raised, for the caller (OCSP)
+        "_early_data_written",
+        "_early_data_finished",
         "__weakref__",
     )
 
@@ -1130,6 +1225,10 @@ class _SSLSocket:
         self._shutdown_seen_zero = False
         self._handle = None
         self._in_foreign = self._out_foreign = None
+        # OCSP callbacks and TLS 1.3 early data
+        self._callback_error = None
+        self._early_data_written = 0
+        self._early_data_finished = False
 
     def _finish(self, server_hostname, state_set):
         """What every new SSL gets once it exists: post-handshake auth, host name, SNI handle
@@ -1148,11 +1247,13 @@ class _SSLSocket:
                 lib.SSL_set_post_handshake_auth(ssl, 1)
         if server_hostname is not None:
             self._configure_hostname(server_hostname)
-        if server_side or context._psk_client_callback is not None:
-            # The SNI and PSK callbacks find this object from the SSL (a weak reference:
+        if server_side or context._ocsp_stapling or context._psk_client_callback is not None:
+            # The SNI, OCSP and PSK callbacks find this object from the SSL (a weak reference:
             # no cycle through the handle).
             self._handle = ffi.new_handle(weakref.ref(self))
             lib.SSL_set_app_data(ssl, self._handle)
+        if context._ocsp_stapling and not server_side:  # OCSP stapling: ask for a staple
+            lib.SSL_set_tlsext_status_type(ssl, lib.TLSEXT_STATUSTYPE_ocsp)
         if not state_set:
             if server_side:
                 lib.SSL_set_accept_state(ssl)
@@ -1240,6 +1341,8 @@ class _SSLSocket:
             # The common case on every non-blocking read, kept cheap: SSL_get_error
             # answers WANT_READ only when the error queue is empty.
             return SSLWantReadError(SSL_ERROR_WANT_READ, _WANT_READ_TEXT)
+        if self._callback_error is not None:  # a Python callback failed this handshake
+            return self._take_callback_error()
         errors = consume_errors() if _ERR_peek_error() else []
         if err in _ERRSTR:
             exc_type, errstr = _ERRSTR[err]
@@ -1646,6 +1749,134 @@ class _SSLSocket:
             return None
         return ffi.buffer(out[0], outlen[0])[:].decode("ascii", "surrogateescape")
 
+    # ---- OCSP stapling and TLS 1.3 early data
+    def _take_callback_error(self):
+        """The exception a Python callback raised during the failed call: what OpenSSL
+        queued about the failure it caused is dropped."""
+        exc, self._callback_error = self._callback_error, None
+        consume_errors()
+        return exc
+
+    def ocsp_response(self):
+        """The stapled OCSP response (DER bytes): on a client, what the server sent; on a
+        server, what it stapled.  None when there is none."""
+        out = ffi.new("const unsigned char **")
+        n = lib.SSL_get_tlsext_status_ocsp_resp(self._ssl, out)
+        if n <= 0 or out[0] == ffi.NULL:
+            return None
+        return ffi.buffer(out[0], n)[:]
+
+    def _ocsp_status(self, ssl):
+        """The status callback's work (see tls_ocsp_status_callback)."""
+        target = self.owner
+        if target is None:
+            target = self
+        context = self._context
+        if self._server_side:
+            source = context._ocsp_server
+            if source is not None and not isinstance(source, bytes):
+                source = source(target)
+                if source is not None:
+                    source = _ocsp_der(source)
+            if source is None:
+                return lib.SSL_TLSEXT_ERR_NOACK
+            if not lib.tls_SSL_set_ocsp_response(ssl, source, len(source)):
+                raise _ssl_error_from_queue("failed to staple the OCSP response")
+            return lib.SSL_TLSEXT_ERR_OK
+        callback = context._ocsp_verify_callback
+        if callback is None or lib.SSL_session_reused(ssl):
+            # A resumed session has no certificate and no staple (TLS 1.3 still calls this):
+            # it was judged in the handshake that made it.
+            return 1
+        return 1 if callback(target, self.ocsp_response()) else 0
+
+    @property
+    def early_data_accepted(self):
+        return lib.SSL_get_early_data_status(self._ssl) == lib.SSL_EARLY_DATA_ACCEPTED
+
+    def write_early_data(self, data):
+        try:
+            src = _from_buffer(data)
+        except TypeError:
+            raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
+        try:
+            size = _sizeof(src)
+            self._check_early_write(size)
+            written = self._early_call(_tls_ssl_write_early_data, src, size, "The write")
+        except BaseException:
+            _release(src)  # see _release
+            raise
+        self._early_data_written += written
+        return written
+
+    def _check_early_write(self, size):
+        ssl = self._ssl
+        if self._server_side:
+            raise ValueError("write_early_data() is for clients; a server uses read_early_data()")
+        if lib.SSL_is_init_finished(ssl):
+            raise ValueError("early data can only be written before the handshake")
+        max_version = lib.SSL_get_max_proto_version(ssl)
+        if max_version and max_version < PROTO_TLSv1_3:
+            raise ValueError("early data needs TLS 1.3, which maximum_version excludes")
+        session = lib.SSL_get_session(ssl)
+        limit = 0 if session == ffi.NULL else lib.SSL_SESSION_get_max_early_data(session)
+        if limit == 0:
+            raise ValueError(
+                "early data needs a TLS 1.3 session to resume whose server accepts early data "
+                "(set session to one with max_early_data > 0 before the handshake)"
+            )
+        if self._early_data_written + size > limit:
+            raise ValueError(
+                f"early data is limited to {limit} bytes by the session "
+                f"({self._early_data_written} written already)"
+            )
+
+    def read_early_data(self, len=16384):
+        len = operator.index(len)
+        if len <= 0:
+            raise ValueError("size must be positive")
+        if not self._server_side:
+            raise ValueError("read_early_data() is for servers; a client uses write_early_data()")
+        if self._early_data_finished:
+            return b""
+        if lib.SSL_is_init_finished(self._ssl):
+            raise ValueError("early data can only be read before the handshake")
+        dest = _new_chars(len)
+        got = self._early_call(_tls_ssl_read_early_data, dest, len, "The read")
+        if got == 0:
+            self._early_data_finished = True
+            return b""
+        return _unpack(dest, got)
+
+    def _early_misuse(self):
+        """ValueError when OpenSSL refused an early-data call in this connection's state."""
+        code = _ERR_peek_error()
+        if (
+            code
+            and lib.ERR_GET_LIB(code) == lib.ERR_LIB_SSL
+            and lib.ERR_GET_REASON(code) == lib.ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED
+        ):
+            consume_errors()
+            what = "read" if self._server_side else "written"
+            return ValueError(f"early data can only be {what} before the handshake")
+        return None
+
+    def _early_call(self, fn, buf, size, what):
+        """``fn`` (tls_ssl_write/read_early_data) until it succeeds or must wait."""
+        ssl = self._ssl
+        try:
+            while True:
+                ret = fn(ssl, buf, size)
+                if ret >= 0:
+                    return ret
+                err = -ret
+                if err == _WANT_READ and self._in_foreign is not None and self._pull():
+                    continue
+                raise self._early_misuse() or self._error(0, err)
+        finally:
+            if self._out_foreign is not None:
+                self._flush()
+
     def close(self):
         """Free the OpenSSL connection now (further calls fail)."""
         ssl, self._ssl = self._ssl, None
@@ -1790,6 +2021,18 @@ class _SocketConnection(_SSLSocket):
                 return written
             err = -written
 
+    def _early_call(self, fn, buf, size, what):  # TLS 1.3 early data, waiting as the socket allows
+        sock, timeout = self._socket()
+        ssl = self._ssl
+        deadline = None
+        while True:
+            ret = fn(ssl, buf, size)
+            if ret >= 0:
+                return ret
+            deadline = self._retry(sock, timeout, -ret, deadline, what)
+            if deadline is None:
+                raise self._early_misuse() or self._io_error(-ret)
+
     def shutdown(self):
         sock, timeout = self._socket()
         if sock.fileno() < 0:
@@ -1874,6 +2117,12 @@ class SSLSession:
         """Does the session contain a ticket?"""
         return bool(lib.SSL_SESSION_has_ticket(self._session))
 
+    @property
+    def max_early_data(self):
+        """TLS 1.3 early data: how many bytes a client resuming this session may send
+        with ``write_early_data`` (0: the server accepts none)."""
+        return lib.SSL_SESSION_get_max_early_data(self._session)
+
     def __eq__(self, other):
         if not isinstance(other, SSLSession):
             return NotImplemented
@@ -1921,6 +2170,50 @@ def tls_servername_callback(ssl, alert, arg):
     alert[0] = operator.index(result)
     return lib.SSL_TLSEXT_ERR_ALERT_FATAL
 
+
+# --------------------------------------------------------------------------- OCSP stapling
+HAS_OCSP_STAPLING = bool(lib.TLS_HAS_OCSP)
+_OCSP_STATUS_CB = ffi.addressof(lib, "tls_ocsp_status_callback")
+
+
+@ffi.def_extern(error=-1)
+def tls_ocsp_status_callback(ssl, arg):
+    """OpenSSL's status_request callback, for both ends: on a server it staples the
+    context's response (SSL_TLSEXT_ERR_OK) or none (NOACK); on a client it asks the
+    context's verify callback (1 accept, 0 reject).  An exception is kept on the
+    connection, raised to the caller of the handshake, and fails it here (-1: a fatal
+    internal_error alert on either end)."""
+    handle = lib.SSL_get_app_data(ssl)
+    conn = ffi.from_handle(handle)() if handle != ffi.NULL else None
+    if conn is None:
+        return -1  # no connection to ask: fail closed
+    try:
+        return conn._ocsp_status(ssl)
+    except BaseException as exc:
+        conn._callback_error = exc
+        return -1
+
+
+def _ocsp_der(response):
+    """``response`` as bytes, checked to be exactly one DER-encoded OCSPResponse."""
+    if isinstance(response, str):
+        raise TypeError("an OCSP response must be DER bytes, not 'str'")
+    try:
+        der = bytes(memoryview(response))
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(response).__name__}'") from None
+    if not der:
+        raise ValueError("the OCSP response is empty")
+    start = ffi.from_buffer("const unsigned char[]", der)
+    cursor = ffi.new("const unsigned char **", start)
+    parsed = lib.d2i_OCSP_RESPONSE(ffi.NULL, cursor, len(der))
+    if parsed == ffi.NULL:
+        consume_errors()
+        raise ValueError("not a DER-encoded OCSP response")
+    lib.OCSP_RESPONSE_free(parsed)
+    if cursor[0] - start != len(der):
+        raise ValueError("trailing data after the DER-encoded OCSP response")
+    return der
 
 # --------------------------------------------------------------------------- external PSKs (issue 7)
 _PSK_CLIENT_CB = ffi.addressof(lib, "tls_psk_client_callback")

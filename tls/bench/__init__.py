@@ -198,7 +198,11 @@ def _bench(argv):
     repetitions = args.repetitions or repetitions
     if args.json:  # fail now, not after a minute of measuring
         folder = os.path.dirname(os.path.abspath(args.json))
-        if os.path.isdir(args.json) or not os.access(folder, os.W_OK):
+        try:
+            os.makedirs(folder, exist_ok=True)  # as compare's --out does
+        except OSError:
+            pass  # reported just below
+        if os.path.isdir(args.json) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise UsageError(f"cannot write --json file {args.json!r}")
     progress = lambda text, end="\n": print(text, end=end, file=sys.stderr, flush=True)  # noqa: E731
     if args.memory:

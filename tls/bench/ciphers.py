@@ -12,8 +12,12 @@ Cases, encrypt and decrypt, at 64 B, 16 KiB and 1 MiB, each message with a
 - ``<aead>-encrypt-inplace-16KiB`` and ``-1MiB``: ``encrypt_into`` with the
   message and the output in one buffer, which is how ``openssl speed`` runs, so
   this is the row to set against the C figure (separate buffers double the
-  working set).  Decryption cannot repeat in place (the first call overwrites
-  the ciphertext), so its C comparison uses the separate-buffer row.
+  working set);
+- ``<aead>-decrypt-inplace-16KiB`` and ``-1MiB``: ``decrypt_into`` the buffer
+  holding the ciphertext, the C figure's counterpart for decryption.  A stream
+  cipher's decryption of its own output gives back its input, so each call turns
+  the buffer from ciphertext to plaintext or back; the 16-byte tag is swapped
+  between calls so that every call authenticates a genuine message.
 
 The stdlib has no AEAD, so its column stays empty.  The C figure is
 ``openssl speed -aead -evp <cipher> [-decrypt]``.
@@ -37,8 +41,9 @@ AEADS = (
 
 LEGEND = (
     "AEAD messages carry a 12-byte nonce and 13 bytes of AAD. Rows of 16 KiB and more use "
-    "encrypt_into/decrypt_into into a buffer allocated once; '-inplace' rows encrypt_into the buffer "
-    "holding the message (as openssl speed does); '-bytes' rows use encrypt/decrypt returning bytes. "
+    "encrypt_into/decrypt_into into a buffer allocated once; '-inplace' rows encrypt_into/decrypt_into "
+    "the buffer holding the message (as openssl speed does); '-bytes' rows use encrypt/decrypt returning "
+    "bytes. "
     "C: openssl speed -aead -evp <cipher> [-decrypt]."
 )
 
@@ -109,6 +114,41 @@ def _encrypt_in_place(aead, data):
     return op_in_place, check
 
 
+def _decrypt_in_place(aead, plaintext):
+    """Return ``(op, check)`` for ``decrypt_into`` over the buffer that holds the ciphertext.
+
+    With C = encrypt(P) carrying tag T_C, and encrypt(C) = P carrying tag T_P (the
+    same keystream), decrypting C||T_C in place leaves P, and P||T_P decrypts back
+    to C: every call is a full, authenticated decryption of a genuine message.
+    """
+    if isinstance(aead, Unavailable):
+        return aead, None
+    if not hasattr(aead, "decrypt_into"):
+        return Unavailable(f"{type(aead).__module__}.{type(aead).__name__} has no decrypt_into"), None
+    n = len(plaintext)
+    try:
+        sealed = aead.encrypt(NONCE, plaintext, AAD)
+        tags = (sealed[n:], aead.encrypt(NONCE, sealed[:n], AAD)[n:])  # T_C, then T_P
+    except Exception as exc:
+        return Unavailable(f"encrypt failed: {type(exc).__name__}: {exc}"), None
+    fn = aead.decrypt_into
+    buf = bytearray(sealed)
+    whole, body = memoryview(buf), memoryview(buf)[:n]
+    state = [0]  # which tag the buffer needs next: 0 -> it holds C, 1 -> it holds P
+
+    def op_in_place():
+        done = fn(NONCE, whole, AAD, body)
+        state[0] ^= 1
+        buf[n:] = tags[state[0]]
+        return done
+
+    def check():
+        fresh = bytearray(sealed)
+        return bytes(fresh[: fn(NONCE, memoryview(fresh), AAD, memoryview(fresh)[:n])])
+
+    return op_in_place, check
+
+
 def cases():
     tls_aead, tls_missing = load("tls.ciphers.aead")
     ref_aead, ref_missing = load("cryptography.hazmat.primitives.ciphers.aead")
@@ -139,12 +179,13 @@ def cases():
                             obj = Unavailable("no ciphertext to decrypt (no working encrypt)")
                         impls[impl], check[impl] = _ops(obj, direction, data, into)
                     result.append(Case(GROUP, name, size, impls, check=check, openssl=tuple(selection)))
-                if direction == "encrypt" and size >= INTO_FROM:
+                if size >= INTO_FROM:
+                    in_place = _encrypt_in_place if direction == "encrypt" else _decrypt_in_place
                     impls, check = {}, {}
                     for impl, obj in (("tls", tls_obj), ("cryptography", ref_obj)):
-                        impls[impl], check[impl] = _encrypt_in_place(obj, plaintext)
+                        impls[impl], check[impl] = in_place(obj, plaintext)
                     result.append(
-                        Case(GROUP, f"{prefix}-encrypt-inplace-{label}", size, impls, check=check,
+                        Case(GROUP, f"{prefix}-{direction}-inplace-{label}", size, impls, check=check,
                              openssl=tuple(selection))
                     )
     return result

@@ -12,7 +12,7 @@ import hashlib
 import importlib
 
 # Order matters only for C: a module may use types declared by an earlier one.
-MODULES = ("crypto", "err", "params", "rand", "evp", "kdf", "cipher", "bio", "x509", "pem", "ssl")
+MODULES = ("crypto", "err", "params", "rand", "evp", "kdf", "cipher", "bio", "x509", "pem", "ssl", "ocsp")
 
 
 def _load():

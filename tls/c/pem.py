@@ -27,6 +27,7 @@ static const int PEM_R_BAD_PASSWORD_READ;
 FUNCTIONS = """
 X509 *PEM_read_bio_X509(BIO *, X509 **, pem_password_cb *, void *);
 X509 *PEM_read_bio_X509_AUX(BIO *, X509 **, pem_password_cb *, void *);
+X509_CRL *PEM_read_bio_X509_CRL(BIO *, X509_CRL **, pem_password_cb *, void *);  /* tls.x509 */
 int PEM_write_bio_X509(BIO *, X509 *);
 EVP_PKEY *PEM_read_bio_Parameters(BIO *, EVP_PKEY **);
 int PEM_bytes_read_bio(unsigned char **, long *, char **, const char *, BIO *, pem_password_cb *, void *);

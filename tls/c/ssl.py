@@ -86,6 +86,11 @@ static const int TLS_HAS_TLSv1_1;
 static const int TLS_HAS_TLSv1_2;
 static const int TLS_HAS_TLSv1_3;
 
+/* OCSP stapling (status_request) and TLS 1.3 early data */
+static const int TLSEXT_STATUSTYPE_ocsp;
+static const int SSL_EARLY_DATA_ACCEPTED;
+static const int ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED;
+
 /* ---- issue 7: external PSKs, keying material export, kernel TLS */
 #define SSL_OP_ENABLE_KTLS ...
 static const int TLS_HAS_PSK;   /* 0 when OpenSSL was built with no-psk */
@@ -254,6 +259,31 @@ SSL *tls_SSL_new_mem(SSL_CTX *, BIO *, BIO *, int);
 /* tls_BIO_new_mem: a memory BIO whose empty read means "retry" (BIO_set_mem_eof_return -1),
    as MemoryBIO wants it; NULL when BIO_new fails. */
 BIO *tls_BIO_new_mem(void);
+
+/* ---- OCSP stapling: one status callback per context, implemented in Python (tls._ssl);
+   on servers it staples (tls_SSL_set_ocsp_response), on clients it judges the staple. */
+extern "Python" int tls_ocsp_status_callback(SSL *, void *);
+long SSL_CTX_set_tlsext_status_cb(SSL_CTX *, int (*)(SSL *, void *));
+long SSL_set_tlsext_status_type(SSL *, int);
+long SSL_get_tlsext_status_ocsp_resp(SSL *, const unsigned char **);
+/* tls_SSL_set_ocsp_response: staple a copy of the DER response (OpenSSL takes ownership of
+   an OPENSSL_malloc'd buffer); 1 on success, 0 on failure (queue). */
+int tls_SSL_set_ocsp_response(SSL *, const unsigned char *, size_t);
+
+/* ---- TLS 1.3 early data (0-RTT) */
+int SSL_CTX_set_max_early_data(SSL_CTX *, uint32_t);
+uint32_t SSL_CTX_get_max_early_data(const SSL_CTX *);
+int SSL_CTX_set_recv_max_early_data(SSL_CTX *, uint32_t);
+int SSL_get_early_data_status(const SSL *);
+uint32_t SSL_SESSION_get_max_early_data(const SSL_SESSION *);
+SSL_SESSION *SSL_get_session(const SSL *);
+long SSL_get_max_proto_version(SSL *);
+/* tls_ssl_write_early_data: SSL_write_early_data; the count written on success (>= 0),
+   otherwise -SSL_get_error() (< 0).  tls_ssl_read_early_data: SSL_read_early_data; the
+   count read (> 0) on SSL_READ_EARLY_DATA_SUCCESS, 0 on SSL_READ_EARLY_DATA_FINISH,
+   otherwise -SSL_get_error() (< 0).  Both clear errno first, as tls_ssl_do_handshake. */
+long long tls_ssl_write_early_data(SSL *, const void *, size_t);
+long long tls_ssl_read_early_data(SSL *, void *, size_t);
 
 /* ---- issue 7: external PSKs (CPython 3.13's set_psk_client_callback/set_psk_server_callback).
    The callbacks are implemented in Python (tls._ssl); they find their connection through
@@ -533,6 +563,50 @@ static SSL *tls_SSL_new_socket(SSL_CTX *ctx, int fd, int server_side)
     tls_ssl_start(s, server_side);
     return s;
 }
+
+/* ---- OCSP stapling and TLS 1.3 early data (see the declarations) */
+static int tls_SSL_set_ocsp_response(SSL *s, const unsigned char *der, size_t n)
+{
+    unsigned char *copy;
+    if (n == 0 || n > LONG_MAX)
+        return 0;
+    copy = OPENSSL_memdup(der, n);
+    if (copy == NULL)
+        return 0;
+    if (SSL_set_tlsext_status_ocsp_resp(s, copy, (long)n) != 1) {
+        OPENSSL_free(copy);
+        return 0;
+    }
+    return 1;
+}
+
+static long long tls_ssl_write_early_data(SSL *s, const void *buf, size_t n)
+{
+    size_t done = 0;
+    int err;
+    tls_forget_stale_errors();
+    errno = 0;
+    if (SSL_write_early_data(s, buf, n, &done) == 1)
+        return (long long)done;
+    err = SSL_get_error(s, 0);
+    return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static long long tls_ssl_read_early_data(SSL *s, void *buf, size_t n)
+{
+    size_t got = 0;
+    int ret, err;
+    tls_forget_stale_errors();
+    errno = 0;
+    ret = SSL_read_early_data(s, buf, n, &got);
+    if (ret == SSL_READ_EARLY_DATA_SUCCESS)  /* SSL_read_ex succeeds with >= 1 byte */
+        return got > 0 ? (long long)got : -(long long)SSL_ERROR_WANT_READ;
+    if (ret == SSL_READ_EARLY_DATA_FINISH)
+        return 0;
+    err = SSL_get_error(s, 0);
+    return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
+}
+
 /* ---- issue 7: external PSKs, keying material export, kernel TLS (see the declarations) */
 #ifdef OPENSSL_NO_PSK
 static const int TLS_HAS_PSK = 0;

@@ -79,6 +79,17 @@ static const int V_ASN1_UTF8STRING;
 static const int X509_R_CERT_ALREADY_IN_HASH_TABLE;
 static const int ASN1_R_HEADER_TOO_LONG;
 static const int V_ASN1_GENERALIZEDTIME;
+
+/* chain verification (tls.x509) */
+typedef ... X509_CRL;
+typedef int... time_t;
+static const long X509_V_FLAG_POLICY_CHECK;
+static const long X509_V_FLAG_EXPLICIT_POLICY;
+static const long X509_V_FLAG_INHIBIT_ANY;
+static const long X509_V_FLAG_INHIBIT_MAP;
+static const long X509_V_FLAG_EXTENDED_CRL_SUPPORT;
+static const long X509_V_FLAG_USE_DELTAS;
+static const int X509_V_ERR_UNSPECIFIED;
 """
 
 FUNCTIONS = """
@@ -164,6 +175,33 @@ const char *X509_get_default_cert_file(void);
 const char *X509_get_default_cert_file_env(void);
 const char *X509_get_default_cert_dir(void);
 const char *X509_get_default_cert_dir_env(void);
+
+/* chain verification (tls.x509): a per-call store and context, as libssl's
+   ssl_verify_cert_chain sets them up (X509_STORE_CTX_set_default "ssl_server" or
+   "ssl_client" picks the purpose and trust); the STACK_OF(X509) arguments and results
+   through the untyped tls_ accessors below. */
+X509_STORE *X509_STORE_new(void);
+void X509_STORE_free(X509_STORE *);
+X509_STORE_CTX *X509_STORE_CTX_new(void);
+void X509_STORE_CTX_free(X509_STORE_CTX *);
+int X509_STORE_CTX_set_default(X509_STORE_CTX *, const char *);
+X509_VERIFY_PARAM *X509_STORE_CTX_get0_param(X509_STORE_CTX *);
+int X509_STORE_CTX_get_error(const X509_STORE_CTX *);
+int X509_verify_cert(X509_STORE_CTX *);
+void X509_VERIFY_PARAM_set_time(X509_VERIFY_PARAM *, time_t);
+int X509_VERIFY_PARAM_set1_ip_asc(X509_VERIFY_PARAM *, const char *);
+int X509_VERIFY_PARAM_add0_policy(X509_VERIFY_PARAM *, ASN1_OBJECT *);
+X509_CRL *d2i_X509_CRL(X509_CRL **, const unsigned char **, long);
+void X509_CRL_free(X509_CRL *);
+OPENSSL_STACK *OPENSSL_sk_new_null(void);
+int OPENSSL_sk_push(OPENSSL_STACK *, const void *);
+void OPENSSL_sk_free(OPENSSL_STACK *);
+int tls_X509_STORE_CTX_init(X509_STORE_CTX *, X509_STORE *, X509 *, OPENSSL_STACK *);
+OPENSSL_STACK *tls_X509_STORE_CTX_get0_chain(X509_STORE_CTX *);
+/* X509_STORE_CTX_set0_crls: the context borrows the stack (the caller frees it after the
+   context); CRLs handed in this way are searched whatever their issuer, so indirect CRLs
+   are found, where a store looks CRLs up by the certificate issuer's name only. */
+void tls_X509_STORE_CTX_set0_crls(X509_STORE_CTX *, OPENSSL_STACK *);
 """
 
 CUSTOMIZATIONS = """
@@ -191,5 +229,22 @@ static GENERAL_NAMES *tls_DIST_POINT_fullname(DIST_POINT *dp)
 static OPENSSL_STACK *tls_X509_STORE_get0_objects(X509_STORE *store)
 {
     return (OPENSSL_STACK *)X509_STORE_get0_objects(store);
+}
+
+/* chain verification (tls.x509): STACK_OF(X509) in and out as an untyped stack. */
+static int tls_X509_STORE_CTX_init(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
+                                   OPENSSL_STACK *untrusted)
+{
+    return X509_STORE_CTX_init(ctx, store, leaf, (STACK_OF(X509) *)untrusted);
+}
+
+static OPENSSL_STACK *tls_X509_STORE_CTX_get0_chain(X509_STORE_CTX *ctx)
+{
+    return (OPENSSL_STACK *)X509_STORE_CTX_get0_chain(ctx);
+}
+
+static void tls_X509_STORE_CTX_set0_crls(X509_STORE_CTX *ctx, OPENSSL_STACK *crls)
+{
+    X509_STORE_CTX_set0_crls(ctx, (STACK_OF(X509_CRL) *)crls);
 }
 """
