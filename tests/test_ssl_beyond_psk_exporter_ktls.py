@@ -700,6 +700,22 @@ def test_psk_server_callback_follows_the_sni_switch(certs):
     assert pair.server.context is second
 
 
+def test_psk_tls13_resumes_and_a_refused_psk_falls_back_to_the_certificate(certs):
+    """TLS 1.3 uses an external PSK as a resumption (session_reused is True); a server that
+    also has a certificate and refuses the PSK goes on with a certificate handshake."""
+    client, server = psk_contexts("TLSv1_3")
+    pair = Pair(client, server)
+    pair.handshake()
+    assert pair.client.session_reused and pair.server.session_reused
+    client, server = psk_contexts("TLSv1_3", server_cb=lambda identity: b"")
+    server.load_cert_chain(certs.server, certs.server_key)
+    client.load_verify_locations(certs.ca)
+    pair = Pair(client, server)
+    pair.handshake()
+    assert not pair.client.session_reused
+    assert pair.client.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")
+
+
 @needs_313
 @pytest.mark.parametrize("version", VERSIONS)
 def test_psk_tls_client_against_cpython_313_server(version):
@@ -1120,6 +1136,64 @@ def test_sendfile_with_and_without_op_enable_ktls(certs, tmp_path, version, send
         certs, tmp_path, version, ktls, sender, payload, offset=1000, count=500_000
     )
     assert data == payload[1000:501_000] and sent == 500_000 and position == 501_000
+
+
+class ReadOnly:
+    """A binary file object with only read/seek (no readinto, no fileno)."""
+
+    mode = "rb"
+
+    def __init__(self, data):
+        import io
+
+        self._f = io.BytesIO(data)
+        self.read, self.seek, self.tell = self._f.read, self._f.seek, self._f.tell
+
+
+@pytest.mark.parametrize("sender_mod", [tssl, std], ids=["tls", "stdlib"])
+def test_sendfile_without_ktls_follows_the_stdlib_rules(certs, tmp_path, sender_mod):
+    """Without kernel TLS, tls reads 256 KiB at a time into one buffer (the stdlib: 8 KiB
+    bytes objects) under the stdlib's rules: offset 0 sends from the current position, a
+    count stops early, the file position ends at offset + sent; the same outcomes for both
+    implementations."""
+    payload = os.urandom(700_001)
+    path = tmp_path / "f"
+    path.write_bytes(payload)
+    client, server = cert_contexts(certs, "TLSv1_3", mods=(sender_mod, std))
+    cases = []  # (sent, position, expected bytes)
+
+    def send_all(conn):
+        with open(path, "rb") as f:
+            f.seek(10)
+            cases.append((conn.sendfile(f), f.tell(), payload[10:]))
+            cases.append((conn.sendfile(f, 5, 7), f.tell(), payload[5:12]))
+            cases.append((conn.sendfile(f, 600_000, 10**9), f.tell(), payload[600_000:]))
+        reader = ReadOnly(payload)
+        cases.append((conn.sendfile(reader, 1, 300_000), reader.tell(), payload[1:300_001]))
+
+    expected_total = len(payload) - 10 + 7 + len(payload) - 600_000 + 300_000
+    got = bytearray()
+
+    def receive():
+        with accept_tls(ls, server) as conn:
+            while len(got) < expected_total:
+                data = conn.recv(1 << 16)
+                if not data:
+                    break
+                got.extend(data)
+            conn.sendall(b"done")
+
+    with listening() as ls, background(receive), connect_tls(ls.getsockname()[1], client) as conn:
+        send_all(conn)
+        assert conn.recv(4) == b"done"
+    assert [(sent, position) for sent, position, _ in cases] == [
+        # (CPython's quirk: with offset 0 the position ends at offset + sent, not 10 + sent)
+        (len(payload) - 10, len(payload) - 10),
+        (7, 12),
+        (len(payload) - 600_000, len(payload)),
+        (300_000, 300_001),
+    ]
+    assert bytes(got) == b"".join(data for _, _, data in cases)
 
 
 def test_sendfile_bad_inputs(certs, tmp_path):
