@@ -17,7 +17,9 @@ self-signed certificate.  Cases:
   record, the API forces it); MB/s;
 - ``sendfile-256MiB`` and ``sendfile-ktls-256MiB`` (16 MiB under ``--quick``): on
   one connection, ``sendfile`` of a 256 MiB file (rewound first), then the peer's
-  acknowledgement as for ``sendall``; MB/s.  The ``-ktls`` case sets
+  acknowledgement as for ``sendall``; MB/s.  Without kernel TLS, tls reads the file
+  256 KiB at a time into one buffer and writes it through TLS, the stdlib reads 8 KiB
+  bytes objects and sends each (its ``_sendfile_use_send``).  The ``-ktls`` case sets
   ``OP_ENABLE_KTLS`` on both implementations' contexts: where OpenSSL and the
   kernel (its ``tls`` module) support kernel TLS for the cipher, tls sends the file
   with ``SSL_sendfile`` (the kernel reads and encrypts it) and the stdlib's records
