@@ -620,7 +620,7 @@ def test_the_provider_table_fallback_lists_what_openssl_35_lists(versions):
 def test_set_groups_bad_input():
     ctx = tssl.SSLContext(tssl.PROTOCOL_TLS_CLIENT)
     ctx.set_groups("X25519:P-256")
-    for bad in ("P-256:xxx", "", "nope"):
+    for bad in ("P-256:xxx", "nope", ":"):  # ("" is refused by OpenSSL 3.0 and taken by 3.5)
         with pytest.raises(tssl.SSLError):
             ctx.set_groups(bad)
     with pytest.raises(TypeError, match="must be str, not bytes"):
