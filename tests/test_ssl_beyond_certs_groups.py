@@ -353,6 +353,7 @@ def _rewrap(block, width):
 def _odd_pem_cases(certs):
     ca, server = _read(certs.ca), _read(certs.server)
     key = _read(certs.server_key)
+    line = ca.splitlines()[5]  # a full line of base64
     return {
         "columns_76": _rewrap(ca, 76) + server,
         "columns_40": ca + _rewrap(server, 40),
@@ -364,6 +365,8 @@ def _odd_pem_cases(certs):
         "no_final_newline": ca + server.rstrip("\n"),
         "corrupt_base64": ca.replace(ca.splitlines()[5], "!" * 64) + server,
         "corrupt_der_inside": ca.replace(ca.splitlines()[5], "A" * 64) + server,
+        "padding_inside_a_line": ca.replace(line, line[:30] + "=" + line[31:]) + server,
+        "padding_on_a_full_line": ca.replace(line, line[:62] + "==") + server,
         "truncated_last_block": ca + server[:-80],
         "x509_certificate_label": ca.replace("BEGIN CERTIFICATE", "BEGIN X509 CERTIFICATE").replace(
             "END CERTIFICATE", "END X509 CERTIFICATE") + server,
@@ -375,6 +378,7 @@ def _odd_pem_cases(certs):
 ODD_PEM_CASES = [
     "columns_76", "columns_40", "long_comment_line", "dash_lines_between", "key_block_between",
     "header_line_cr", "spaces_after_footer", "no_final_newline", "corrupt_base64", "corrupt_der_inside",
+    "padding_inside_a_line", "padding_on_a_full_line",
     "truncated_last_block", "x509_certificate_label", "trusted_certificate_label", "indented_header",
 ]
 

@@ -236,9 +236,8 @@ static X509 *tls_pem_fast_cert(const char **pos, const char *end)
     for (;;) {  /* the base64 lines, up to the footer */
         size_t len;
         line = p;
-        while (p < end && *p != '\\n')
-            p++;
-        if (p >= end)
+        p = memchr(p, '\\n', (size_t)(end - p));
+        if (p == NULL)
             goto out;  /* no newline: not canonical */
         len = (size_t)(p - line);
         if (len > 0 && line[len - 1] == '\\r')
@@ -261,13 +260,14 @@ static X509 *tls_pem_fast_cert(const char **pos, const char *end)
                 OPENSSL_free(b64);
             b64 = bigger;
         }
+        /* EVP_DecodeBlock refuses any character outside base64 but takes '=' as 'A':
+           padding only at the end of the last line */
         {
-            size_t i;
-            for (i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)line[i];
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                      || c == '+' || c == '/' || c == '='))
+            const char *eq = memchr(line, '=', len);
+            if (eq != NULL) {
+                if (eq < line + len - 2 || (eq == line + len - 2 && line[len - 1] != '='))
                     goto out;
+                last_short = 1;  /* the footer must follow */
             }
         }
         memcpy(b64 + n64, line, len);
