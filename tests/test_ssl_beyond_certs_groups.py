@@ -742,3 +742,23 @@ def test_hybrid_post_quantum_group_on_the_server(certs):
     pair = Pair(_client(tssl, certs), server)
     pair.handshake()
     assert pair.client.group() == pair.server.group() == "x25519"
+
+
+def _cli_offers(group):
+    proc = subprocess.run(["openssl", "list", "-tls-groups"], capture_output=True, text=True)
+    return proc.returncode == 0 and group in proc.stdout.split(":")
+
+
+@PQ_SKIP
+def test_hybrid_post_quantum_group_against_openssl_s_server(certs):
+    if not _cli_offers("X25519MLKEM768"):
+        pytest.skip("the openssl CLI on PATH offers no X25519MLKEM768 (OpenSSL 3.5+ CLI needed)")
+    with openssl_s_server(certs.server, certs.server_key, "-www", "-groups", "X25519MLKEM768") as port:
+        with _tls_client_to_mod(tssl, port, _client(tssl, certs)) as sock:
+            assert sock.group() == "X25519MLKEM768"  # offered by OpenSSL 3.5's default list
+        ours = _client(tssl, certs)
+        ours.set_groups("X25519:P-256")
+        with pytest.raises(tssl.SSLError):  # no shared group
+            with _tls_client_to_mod(tssl, port, ours):
+                pass
+        clear_errors()
