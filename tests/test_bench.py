@@ -124,8 +124,14 @@ def test_tls_group_measures_handshakes_and_bulk_against_the_stdlib(quick_run):
     # column, and no C figure (there is no openssl speed for these operations).
     _, record, _ = quick_run
     tls_cases = {case["name"]: case for case in record["cases"] if case["group"] == "tls"}
-    assert set(tls_cases) == {"handshake-p256", "handshake-rsa2048", "bulk-16KiB", "bulk-1KiB"}
+    assert set(tls_cases) == {"handshake-p256", "handshake-rsa2048", "bulk-16KiB", "bulk-1KiB",
+                              "load-cadata-bundle", "load-cadata-bundle-der"}
     for case in tls_cases.values():
+        if case["name"].startswith("load-cadata"):
+            # no system bundle, or (DER) a stdlib that refuses it (CPython issue 151504): with the reason
+            for impl in ("tls", "stdlib"):
+                assert case["results"][impl]["status"] in ("ok", "unavailable"), case
+            continue
         assert case["results"]["stdlib"]["status"] == "ok", case
         assert case["results"]["cryptography"]["status"] == "n/a"
         assert case["openssl"]["status"] == "n/a"
@@ -137,7 +143,7 @@ def test_tls_group_measures_handshakes_and_bulk_against_the_stdlib(quick_run):
 def test_tls_group_ops_complete_a_handshake_and_deliver_the_message():
     from tls.bench import tls as tls_group
 
-    cases = {case.name: case for case in tls_group.cases()}
+    cases = {case.name: case for case in tls_group.cases() if not case.name.startswith("load-cadata")}
     for name, case in cases.items():
         for impl in ("tls", "stdlib"):
             assert callable(case.impls[impl]), (name, impl, case.impls[impl])
@@ -148,11 +154,47 @@ def test_tls_group_ops_complete_a_handshake_and_deliver_the_message():
         assert len(cases["bulk-16KiB"].impls[impl]()) == 16 * 1024
 
 
+def test_tls_group_cadata_cases_load_the_system_bundle_or_say_why_not():
+    from tls.bench import tls as tls_group
+
+    cases = {case.name: case for case in tls_group.cases() if case.name.startswith("load-cadata")}
+    assert set(cases) == {"load-cadata-bundle", "load-cadata-bundle-der"}
+    try:
+        _, _, count = tls_group._system_bundle()
+    except RuntimeError:
+        for case in cases.values():
+            assert all(isinstance(case.impls[impl], _core.Unavailable) for impl in ("tls", "stdlib"))
+            assert "no system CA bundle" in case.impls["tls"].reason
+        return
+    for case in cases.values():
+        assert case.size > 0
+        stats = case.check["tls"]().decode()
+        assert f"('x509', {count})" in stats
+        if callable(case.impls["stdlib"]):
+            assert case.check["stdlib"]() == case.check["tls"]()
+
+
+def test_tls_group_cadata_cases_without_a_system_bundle_are_unavailable(monkeypatch):
+    from tls.bench import tls as tls_group
+
+    monkeypatch.setattr(tls_group, "CA_BUNDLES", ())
+    monkeypatch.setattr(tls_group._stdlib_ssl, "get_default_verify_paths",
+                        lambda: ssl.DefaultVerifyPaths(None, None, "", "", "", ""))
+    cases = [case for case in tls_group.cases() if case.name.startswith("load-cadata")]
+    assert len(cases) == 2
+    for case in cases:
+        for impl in ("tls", "stdlib"):
+            assert isinstance(case.impls[impl], _core.Unavailable)
+            assert "no system CA bundle" in case.impls[impl].reason
+
+
 def test_tls_group_without_openssl_binary_is_unavailable_with_the_reason(monkeypatch):
     from tls.bench import tls as tls_group
 
     monkeypatch.setattr(tls_group.shutil, "which", lambda name: None)
     for case in tls_group.cases():
+        if case.name.startswith("load-cadata"):  # needs no certificates of its own
+            continue
         for impl in ("tls", "stdlib"):
             result = case.impls[impl]
             assert isinstance(result, _core.Unavailable), (case.name, impl)

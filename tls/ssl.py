@@ -504,6 +504,11 @@ class SSLObject:
         """On a server: the client's offered ciphers this side also allows (None elsewhere)."""
         return self._sslobj.shared_ciphers()
 
+    # TLS 1.3 key-exchange groups (issue 7)
+    def group(self):
+        """The key-exchange group of the handshake (e.g. ``"x25519"``), None before it."""
+        return self._sslobj.group()
+
     def get_channel_binding(self, cb_type="tls-unique"):
         """RFC 5929 ``tls-unique`` data (None before the handshake); other types: ValueError."""
         return self._sslobj.get_channel_binding(cb_type)
@@ -956,6 +961,11 @@ class SSLSocket(*_SSLSocketBases):
     def shared_ciphers(self):
         sslobj = self._sslobj
         return None if sslobj is None else sslobj.shared_ciphers()
+
+    # TLS 1.3 key-exchange groups (issue 7)
+    def group(self):
+        sslobj = self._sslobj
+        return None if sslobj is None else sslobj.group()
 
     def compression(self):
         return None

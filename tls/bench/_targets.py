@@ -85,6 +85,8 @@ TARGETS = (
     Target(5, None, ["sockets/https-roundtrip"], "stdlib", 1.0),
     Target(5, "PyPy", _SOCKETS_BULK, "stdlib", 1.0),
     Target(5, "PyPy", _SOCKETS_BULK, "stdlib", 1.0, versus_on="CPython"),
+    # issue 7: certificates from memory
+    Target(7, None, ["tls/load-cadata-*"], "stdlib", 1.0),
 )
 
 

@@ -11,7 +11,11 @@ Cases:
   RSA-2048 server certificate; the client verifies the chain and the host name;
 - ``bulk-16KiB`` and ``bulk-1KiB``: on a connected pair, the client writes one
   message, the records are moved to the server, which reads until it holds the
-  whole message (``read(n)`` returning bytes), so the receiving side is timed.
+  whole message (``read(n)`` returning bytes), so the receiving side is timed;
+- ``load-cadata-bundle`` and ``load-cadata-bundle-der``: a new client context loading
+  the system's CA bundle (about 150 certificates) with ``load_verify_locations(cadata=)``,
+  as PEM text (str) or as the concatenated DER certificates (bytes).  Without a system
+  bundle both implementations are unavailable, with the reason.
 
 The certificates are made at bench start with the ``openssl`` CLI in a temporary
 directory; without the binary the group is unavailable.  There is no ``openssl
@@ -42,7 +46,16 @@ LEGEND = (
     "TLS 1.3, client and server SSLObject in one process over MemoryBIOs, bytes moved by hand. "
     "handshake: a full handshake (new objects, client verifies chain and host name) with a P-256 or "
     "RSA-2048 server certificate; bulk: client write() of one message, records moved, server read() "
-    "until it holds the message. No C figure (openssl s_time needs a network server)."
+    "until it holds the message. load-cadata-bundle: a new client context loading the system CA bundle "
+    "(~150 certificates) from memory, PEM str or (-der) DER bytes. No C figure (openssl s_time needs "
+    "a network server)."
+)
+# Where the system's CA bundle usually is, after the stdlib's own idea of it.
+CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
 )
 
 
@@ -149,6 +162,61 @@ def _bulk_op(connect, size):
     return op, op
 
 
+def _system_bundle():
+    """(PEM text, DER bytes, certificate count) of the system CA bundle; RuntimeError without one."""
+    paths = [_stdlib_ssl.get_default_verify_paths().cafile, *CA_BUNDLES]
+    for path in paths:
+        if path and os.path.isfile(path):
+            with open(path, encoding="ascii") as f:
+                pem = f.read()
+            blocks = pem.split(_stdlib_ssl.PEM_HEADER)[1:]
+            ders = [_stdlib_ssl.PEM_cert_to_DER_cert(_stdlib_ssl.PEM_HEADER + block.split(
+                _stdlib_ssl.PEM_FOOTER)[0] + _stdlib_ssl.PEM_FOOTER) for block in blocks]
+            if ders:
+                return pem, b"".join(ders), len(ders)
+    raise RuntimeError("no system CA bundle (looked for " + ", ".join(p for p in paths if p) + ")")
+
+
+def _cadata_op(mod, data):
+    """Load ``data`` as cadata into a new client context of ``mod``; check: the store's stats."""
+    SSLContext, client = mod.SSLContext, mod.PROTOCOL_TLS_CLIENT
+
+    def op():
+        ctx = SSLContext(client)
+        ctx.load_verify_locations(cadata=data)
+        return ctx
+
+    def check():
+        return repr(sorted(op().cert_store_stats().items())).encode()
+
+    check()  # fails here (set-up) where this implementation refuses the data
+    return op, check
+
+
+def _cadata_cases(tls_ssl, tls_missing):
+    try:
+        pem, der, count = _system_bundle()
+    except (OSError, ValueError, RuntimeError) as exc:
+        pem = der = None
+        missing = Unavailable(str(exc))
+    result = []
+    for name, data in (("load-cadata-bundle", pem), ("load-cadata-bundle-der", der)):
+        impls, check = {}, {}
+        for impl, mod, mod_missing in (("tls", tls_ssl, tls_missing), ("stdlib", _stdlib_ssl, None)):
+            if data is None:
+                impls[impl], check[impl] = missing, None
+            elif mod is None:
+                impls[impl], check[impl] = mod_missing, None
+            else:
+                try:
+                    impls[impl], check[impl] = _cadata_op(mod, data)
+                except Exception as exc:
+                    impls[impl] = Unavailable(f"set-up failed: {type(exc).__name__}: {exc}")
+                    check[impl] = None
+        result.append(Case(GROUP, name, len(data) if data is not None else 0, impls, check=check))
+    return result
+
+
 def cases():
     tls_ssl, tls_missing = load("tls.ssl")
     folder = tempfile.mkdtemp(prefix="tls-bench-")
@@ -192,4 +260,5 @@ def cases():
         for impl in ("tls", "stdlib"):
             impls[impl], check[impl] = build(impl, CERTS[0][0], _bulk_op, size)
         result.append(Case(GROUP, f"bulk-{label}", size, impls, check=check))
+    result.extend(_cadata_cases(tls_ssl, tls_missing))
     return result

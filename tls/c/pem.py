@@ -32,6 +32,9 @@ int PEM_write_bio_X509(BIO *, X509 *);
 EVP_PKEY *PEM_read_bio_Parameters(BIO *, EVP_PKEY **);
 int PEM_bytes_read_bio(unsigned char **, long *, char **, const char *, BIO *, pem_password_cb *, void *);
 int EVP_PKEY_is_a(const EVP_PKEY *, const char *);
+/* certificates and keys from memory (issue 7: load_cert_chain(certdata=, keydata=)) */
+EVP_PKEY *PEM_read_bio_PrivateKey(BIO *, EVP_PKEY **, pem_password_cb *, void *);
+EVP_PKEY *d2i_PKCS8PrivateKey_bio(BIO *, EVP_PKEY **, pem_password_cb *, void *);
 void EVP_PKEY_free(EVP_PKEY *);
 
 /* Fills ``buf`` from a tls_pem_password; answers -1 (no password) when it holds none. */

@@ -5,6 +5,8 @@ INCLUDES = """
 #include <openssl/tls1.h>
 #include <limits.h> /* INT_MAX in tls_bio_drain */
 #include <errno.h>  /* cleared before socket operations, read back through ffi.errno */
+#include <openssl/core_names.h>  /* TLS-GROUP capabilities (issue 7: groups) */
+#include <openssl/provider.h>
 """
 
 TYPES = """
@@ -91,6 +93,10 @@ static const int TLSEXT_STATUSTYPE_ocsp;
 static const int SSL_EARLY_DATA_ACCEPTED;
 static const int ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED;
 
+/* TLS 1.3 cipher suites and key-exchange groups (issue 7) */
+static const int TLS_HAS_GET0_GROUP_NAME;
+static const int TLS_HAS_IMPLEMENTED_GROUPS;
+
 /* ---- issue 7: external PSKs, keying material export, kernel TLS */
 #define SSL_OP_ENABLE_KTLS ...
 static const int TLS_HAS_PSK;   /* 0 when OpenSSL was built with no-psk */
@@ -120,6 +126,11 @@ OPENSSL_STACK *tls_SSL_CTX_get_ciphers(const SSL_CTX *);
 int SSL_CTX_use_certificate_chain_file(SSL_CTX *, const char *);
 int SSL_CTX_use_PrivateKey_file(SSL_CTX *, const char *, int);
 int SSL_CTX_check_private_key(const SSL_CTX *);
+/* certificates and keys from memory (issue 7: load_cert_chain(certdata=, keydata=)) */
+int SSL_CTX_use_certificate(SSL_CTX *, X509 *);
+int SSL_CTX_use_PrivateKey(SSL_CTX *, EVP_PKEY *);
+long SSL_CTX_clear_chain_certs(SSL_CTX *);
+long SSL_CTX_add1_chain_cert(SSL_CTX *, X509 *);
 void SSL_CTX_set_default_passwd_cb(SSL_CTX *, pem_password_cb *);
 void SSL_CTX_set_default_passwd_cb_userdata(SSL_CTX *, void *);
 pem_password_cb *SSL_CTX_get_default_passwd_cb(SSL_CTX *);
@@ -284,6 +295,24 @@ long SSL_get_max_proto_version(SSL *);
    otherwise -SSL_get_error() (< 0).  Both clear errno first, as tls_ssl_do_handshake. */
 long long tls_ssl_write_early_data(SSL *, const void *, size_t);
 long long tls_ssl_read_early_data(SSL *, void *, size_t);
+
+/* ---- TLS 1.3 cipher suites and key-exchange groups (issue 7) */
+int SSL_CTX_set_ciphersuites(SSL_CTX *, const char *);
+long SSL_CTX_set1_groups_list(SSL_CTX *, const char *);
+/* tls_SSL_group_name: the name of the group the handshake's key exchange used (NULL when
+   none or before it): SSL_get0_group_name on OpenSSL 3.2+ (TLS_HAS_GET0_GROUP_NAME),
+   SSL_get_negotiated_group + SSL_group_to_name before; never touches a missing session. */
+const char *tls_SSL_group_name(SSL *);
+/* tls_SSL_CTX_implemented_groups: the groups the context can use within its protocol
+   version range, ':'-joined into buf (cap bytes, NUL-terminated when it fits); aliases
+   too when all != 0.  SSL_CTX_get0_implemented_groups on OpenSSL 3.5+
+   (TLS_HAS_IMPLEMENTED_GROUPS), else tls_provider_groups.  The length needed without
+   the NUL, -1 on failure (the queue says why). */
+int tls_SSL_CTX_implemented_groups(SSL_CTX *, int, char *, int);
+/* tls_provider_groups: the same list made from the loaded providers' TLS-GROUP
+   capabilities (what OpenSSL builds its group table from): in provider order, filtered
+   by the context's version range, the first name of each group id unless all != 0. */
+int tls_provider_groups(SSL_CTX *, int, char *, int);
 
 /* ---- issue 7: external PSKs (CPython 3.13's set_psk_client_callback/set_psk_server_callback).
    The callbacks are implemented in Python (tls._ssl); they find their connection through
@@ -605,6 +634,158 @@ static long long tls_ssl_read_early_data(SSL *s, void *buf, size_t n)
         return 0;
     err = SSL_get_error(s, 0);
     return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+/* ---- TLS 1.3 cipher suites and key-exchange groups (issue 7) */
+#if OPENSSL_VERSION_NUMBER >= 0x30200000L
+static const int TLS_HAS_GET0_GROUP_NAME = 1;
+#else
+static const int TLS_HAS_GET0_GROUP_NAME = 0;
+#endif
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+static const int TLS_HAS_IMPLEMENTED_GROUPS = 1;
+#else
+static const int TLS_HAS_IMPLEMENTED_GROUPS = 0;
+#endif
+
+static const char *tls_SSL_group_name(SSL *s)
+{
+    /* before a handshake there is no session, which these functions read unchecked
+       (OpenSSL 3.0 to 3.4) */
+    if (SSL_get_session(s) == NULL)
+        return NULL;
+#if OPENSSL_VERSION_NUMBER >= 0x30200000L
+    return SSL_get0_group_name(s);
+#else
+    {
+        int id = SSL_get_negotiated_group(s);
+        if (id == NID_undef)
+            return NULL;
+        return SSL_group_to_name(s, id);
+    }
+#endif
+}
+
+/* Appends name (and a ':' before it unless first) to buf; the new length needed. */
+static int tls_join_name(char *buf, int cap, int used, const char *name)
+{
+    size_t n = strlen(name);
+    int sep = used > 0 ? 1 : 0;
+    if ((size_t)used + sep + n < (size_t)cap) {
+        if (sep)
+            buf[used] = ':';
+        memcpy(buf + used + sep, name, n);
+        buf[used + sep + n] = '\\0';
+    }
+    return used + sep + (int)n;
+}
+
+typedef struct {
+    int all, min_version, max_version, n, failed;
+    struct {
+        const char *name;
+        unsigned int id;
+    } groups[512];
+} tls_group_walk;
+
+static int tls_group_capability(const OSSL_PARAM params[], void *arg)
+{
+    tls_group_walk *w = (tls_group_walk *)arg;
+    const OSSL_PARAM *p;
+    const char *name = NULL;
+    unsigned int id = 0;
+    int mintls = 0, maxtls = 0;
+
+    p = OSSL_PARAM_locate_const(params, OSSL_CAPABILITY_TLS_GROUP_NAME);
+    if (p == NULL || !OSSL_PARAM_get_utf8_string_ptr(p, &name))
+        return 1;  /* not a usable entry: skipped, as OpenSSL's group discovery fails on it */
+    p = OSSL_PARAM_locate_const(params, OSSL_CAPABILITY_TLS_GROUP_ID);
+    if (p == NULL || !OSSL_PARAM_get_uint(p, &id))
+        return 1;
+    p = OSSL_PARAM_locate_const(params, OSSL_CAPABILITY_TLS_GROUP_MIN_TLS);
+    if (p != NULL && !OSSL_PARAM_get_int(p, &mintls))
+        return 1;
+    p = OSSL_PARAM_locate_const(params, OSSL_CAPABILITY_TLS_GROUP_MAX_TLS);
+    if (p != NULL && !OSSL_PARAM_get_int(p, &maxtls))
+        return 1;
+    if (maxtls == -1)
+        return 1;  /* not for TLS */
+    if (mintls > 0 && w->max_version > 0 && mintls > w->max_version)
+        return 1;
+    if (maxtls > 0 && w->min_version > 0 && maxtls < w->min_version)
+        return 1;
+    if (w->n >= (int)(sizeof(w->groups) / sizeof(w->groups[0]))) {
+        w->failed = 1;
+        return 0;
+    }
+    w->groups[w->n].name = name;  /* the provider's own table: valid during the walk */
+    w->groups[w->n].id = id;
+    w->n++;
+    return 1;
+}
+
+static int tls_provider_group_walk(OSSL_PROVIDER *prov, void *arg)
+{
+    tls_group_walk *w = (tls_group_walk *)arg;
+    if (!OSSL_PROVIDER_get_capabilities(prov, "TLS-GROUP", tls_group_capability, arg))
+        w->failed = 1;
+    return 1;
+}
+
+static int tls_provider_groups(SSL_CTX *ctx, int all, char *buf, int cap)
+{
+    tls_group_walk *w = OPENSSL_zalloc(sizeof(*w));
+    int i, j, used = 0;
+    if (w == NULL)
+        return -1;
+    w->all = all;
+    w->min_version = (int)SSL_CTX_get_min_proto_version(ctx);
+    w->max_version = (int)SSL_CTX_get_max_proto_version(ctx);
+    if (cap > 0)
+        buf[0] = '\\0';
+    if (!OSSL_PROVIDER_do_all(NULL, tls_provider_group_walk, w) || w->failed) {
+        OPENSSL_free(w);
+        return -1;
+    }
+    /* ascending group id, then order of appearance (insertion sort: stable), as
+       SSL_CTX_get0_implemented_groups lists them; aliases follow their group's name */
+    for (i = 1; i < w->n; i++) {
+        const char *name = w->groups[i].name;
+        unsigned int id = w->groups[i].id;
+        for (j = i; j > 0 && w->groups[j - 1].id > id; j--)
+            w->groups[j] = w->groups[j - 1];
+        w->groups[j].name = name;
+        w->groups[j].id = id;
+    }
+    for (i = 0; i < w->n; i++) {
+        if (!all && i > 0 && w->groups[i - 1].id == w->groups[i].id)
+            continue;  /* an alias of the group just listed */
+        used = tls_join_name(buf, cap, used, w->groups[i].name);
+    }
+    OPENSSL_free(w);
+    return used;
+}
+
+static int tls_SSL_CTX_implemented_groups(SSL_CTX *ctx, int all, char *buf, int cap)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+    STACK_OF(OPENSSL_CSTRING) *names = sk_OPENSSL_CSTRING_new_null();
+    int i, used = 0;
+    if (names == NULL)
+        return -1;
+    if (!SSL_CTX_get0_implemented_groups(ctx, all, names)) {
+        sk_OPENSSL_CSTRING_free(names);
+        return -1;
+    }
+    if (cap > 0)
+        buf[0] = '\\0';
+    for (i = 0; i < sk_OPENSSL_CSTRING_num(names); i++)
+        used = tls_join_name(buf, cap, used, sk_OPENSSL_CSTRING_value(names, i));
+    sk_OPENSSL_CSTRING_free(names);
+    return used;
+#else
+    return tls_provider_groups(ctx, all, buf, cap);
+#endif
 }
 
 /* ---- issue 7: external PSKs, keying material export, kernel TLS (see the declarations) */

@@ -202,6 +202,20 @@ OPENSSL_STACK *tls_X509_STORE_CTX_get0_chain(X509_STORE_CTX *);
    context); CRLs handed in this way are searched whatever their issuer, so indirect CRLs
    are found, where a store looks CRLs up by the certificate issuer's name only. */
 void tls_X509_STORE_CTX_set0_crls(X509_STORE_CTX *, OPENSSL_STACK *);
+
+/* ---- certificates and keys from memory (issue 7: cadata, certdata, keydata) */
+int X509_check_private_key(const X509 *, const EVP_PKEY *);
+EVP_PKEY *d2i_PrivateKey_bio(BIO *, EVP_PKEY **);
+/* tls_X509_STORE_add_certs: what CPython's _add_ca_certs does, in one crossing: every
+   certificate of ``data`` (PEM text when pem != 0, else concatenated DER) into the
+   store; the count loaded (duplicates included).  The loop ends at the end of the data
+   or at the first failure, whose errors stay on the queue for the caller to judge (PEM's
+   NO_START_LINE after the last block, ...).  *add_failed is set when X509_STORE_add_cert
+   failed for another reason than a duplicate (its errors on the queue).  Canonical
+   blocks (64-column base64 between the CERTIFICATE lines) are decoded directly; any
+   other block, and any block that fails, goes through PEM_read_bio_X509 /
+   d2i_X509_bio from the same position, so errors are exactly OpenSSL's. */
+int tls_X509_STORE_add_certs(X509_STORE *, const char *, int, int, int *);
 """
 
 CUSTOMIZATIONS = """
@@ -246,5 +260,206 @@ static OPENSSL_STACK *tls_X509_STORE_CTX_get0_chain(X509_STORE_CTX *ctx)
 static void tls_X509_STORE_CTX_set0_crls(X509_STORE_CTX *ctx, OPENSSL_STACK *crls)
 {
     X509_STORE_CTX_set0_crls(ctx, (STACK_OF(X509_CRL) *)crls);
+}
+
+/* ---- certificates and keys from memory (issue 7): tls_X509_STORE_add_certs */
+static const char tls_pem_cert_begin[] = "-----BEGIN CERTIFICATE-----";
+static const char tls_pem_cert_end[] = "-----END CERTIFICATE-----";
+
+/* The certificate of the canonical PEM block at *pos (header line, base64 lines of 64
+   columns but the last, footer line ending in a newline), *pos moved past it; NULL (and
+   *pos unchanged, the queue as it was) for anything else. */
+static X509 *tls_pem_fast_cert(const char **pos, const char *end)
+{
+    const size_t blen = sizeof(tls_pem_cert_begin) - 1, elen = sizeof(tls_pem_cert_end) - 1;
+    const char *p = *pos, *line;
+    unsigned char small_b64[6144], small_der[4608];
+    unsigned char *b64 = small_b64, *der = small_der;
+    size_t n64 = 0, cap = sizeof(small_b64);
+    int last_short = 0, pad = 0, dlen;
+    const unsigned char *dp;
+    X509 *x = NULL;
+
+    if ((size_t)(end - p) < blen || memcmp(p, tls_pem_cert_begin, blen) != 0)
+        return NULL;
+    p += blen;
+    if (p < end && *p == '\\r')
+        p++;
+    if (p >= end || *p != '\\n')
+        return NULL;
+    p++;
+    for (;;) {  /* the base64 lines, up to the footer */
+        size_t len;
+        line = p;
+        p = memchr(p, '\\n', (size_t)(end - p));
+        if (p == NULL)
+            goto out;  /* no newline: not canonical */
+        len = (size_t)(p - line);
+        if (len > 0 && line[len - 1] == '\\r')
+            len--;
+        p++;
+        if (len == elen && memcmp(line, tls_pem_cert_end, elen) == 0)
+            break;
+        if (len == 0 || len > 64 || last_short)
+            goto out;
+        if (len < 64)
+            last_short = 1;
+        if (n64 + len > cap) {
+            unsigned char *bigger;
+            cap = cap * 2 + len;
+            bigger = OPENSSL_malloc(cap);
+            if (bigger == NULL)
+                goto out;
+            memcpy(bigger, b64, n64);
+            if (b64 != small_b64)
+                OPENSSL_free(b64);
+            b64 = bigger;
+        }
+        /* EVP_DecodeBlock refuses any character outside base64 but takes '=' as 'A':
+           padding only at the end of the last line */
+        {
+            const char *eq = memchr(line, '=', len);
+            if (eq != NULL) {
+                if (eq < line + len - 2 || (eq == line + len - 2 && line[len - 1] != '='))
+                    goto out;
+                last_short = 1;  /* the footer must follow */
+            }
+        }
+        memcpy(b64 + n64, line, len);
+        n64 += len;
+    }
+    if (n64 == 0 || n64 % 4 != 0 || n64 > INT_MAX)
+        goto out;
+    if (b64[n64 - 1] == '=')
+        pad = b64[n64 - 2] == '=' ? 2 : 1;
+    if (n64 / 4 * 3 > sizeof(small_der)) {
+        der = OPENSSL_malloc(n64 / 4 * 3);
+        if (der == NULL)
+            goto out;
+    }
+    dlen = EVP_DecodeBlock(der, b64, (int)n64);
+    if (dlen < 0 || dlen - pad <= 0)
+        goto out;
+    dlen -= pad;
+    ERR_set_mark();
+    dp = der;
+    x = d2i_X509(NULL, &dp, dlen);
+    if (x != NULL && dp != der + dlen) {
+        X509_free(x);
+        x = NULL;
+    }
+    ERR_pop_to_mark();
+    if (x != NULL)
+        *pos = p;
+out:
+    if (b64 != small_b64)
+        OPENSSL_free(b64);
+    if (der != small_der)
+        OPENSSL_free(der);
+    return x;
+}
+
+/* The length of the DER element at p (tag 0x30, definite length), 0 when it is not one
+   or does not fit in n bytes. */
+static size_t tls_der_sequence_length(const unsigned char *p, size_t n)
+{
+    size_t len, head = 2;
+    if (n < 2 || p[0] != 0x30)
+        return 0;
+    len = p[1];
+    if (len & 0x80) {
+        size_t k = len & 0x7f, i;
+        if (k == 0 || k > 3 || n < 2 + k)
+            return 0;
+        len = 0;
+        for (i = 0; i < k; i++)
+            len = (len << 8) | p[2 + i];
+        head += k;
+    }
+    return head + len <= n ? head + len : 0;
+}
+
+/* One certificate at *pos through OpenSSL's own readers (a memory BIO over the rest),
+   *pos moved past what they consumed; NULL with the reason on the queue. */
+static X509 *tls_read_cert_bio(const char **pos, const char *end, int pem)
+{
+    BIO *bio = BIO_new_mem_buf(*pos, (int)(end - *pos));
+    X509 *x;
+    char *rest;
+    long left;
+    if (bio == NULL)
+        return NULL;
+    if (pem)
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    else
+        x = BIO_ctrl_pending(bio) > 0 ? d2i_X509_bio(bio, NULL) : NULL;
+    left = BIO_get_mem_data(bio, &rest);
+    *pos = left > 0 ? rest : end;
+    BIO_free(bio);
+    return x;
+}
+
+static int tls_X509_STORE_add_certs(X509_STORE *store, const char *data, int len, int pem,
+                                    int *add_failed)
+{
+    const char *pos = data, *end = data + len;
+    int loaded = 0;
+    *add_failed = 0;
+    while (pos < end) {
+        X509 *x = NULL;
+        if (pem) {
+            /* the next line starting with '-'; the lines before it are skipped, as
+               PEM_read_bio does (which reads 254 columns at a time: longer lines are
+               left to it) */
+            const char *q = pos;
+            size_t column = 0;
+            while (q < end && !(column == 0 && *q == '-') && column < 254) {
+                column = *q == '\\n' ? 0 : column + 1;
+                q++;
+            }
+            if (q >= end)
+                break;  /* no block left: the end, as for PEM's NO_START_LINE */
+            if (column == 0)
+                x = tls_pem_fast_cert(&q, end);
+            if (x != NULL)
+                pos = q;
+        } else {
+            size_t n = tls_der_sequence_length((const unsigned char *)pos, (size_t)(end - pos));
+            if (n > 0) {
+                const unsigned char *dp = (const unsigned char *)pos;
+                ERR_set_mark();
+                x = d2i_X509(NULL, &dp, (long)n);
+                if (x != NULL && dp != (const unsigned char *)pos + n) {
+                    X509_free(x);
+                    x = NULL;
+                }
+                ERR_pop_to_mark();
+                if (x != NULL)
+                    pos += n;
+            }
+        }
+        if (x == NULL) {
+            x = tls_read_cert_bio(&pos, end, pem);
+            if (x == NULL)
+                break;
+        }
+        ERR_set_mark();
+        if (X509_STORE_add_cert(store, x)) {
+            ERR_clear_last_mark();
+        } else {
+            unsigned long e = ERR_peek_last_error();
+            if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+                ERR_pop_to_mark();
+            } else {
+                ERR_clear_last_mark();
+                X509_free(x);
+                *add_failed = 1;
+                return loaded;
+            }
+        }
+        X509_free(x);
+        loaded++;
+    }
+    return loaded;
 }
 """
