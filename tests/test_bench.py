@@ -204,7 +204,9 @@ def test_tls_group_without_openssl_binary_is_unavailable_with_the_reason(monkeyp
 # ---------------------------------------------------------------------------- the sockets group
 
 SOCKETS_CASES = {"https-roundtrip": 1, "sendall-64MiB": 64 * 1024 * 1024,
-                 "recv_into-16KiB": 1024 * 1024, "recv-16KiB": 1024 * 1024}
+                 "recv_into-16KiB": 1024 * 1024, "recv-16KiB": 1024 * 1024,
+                 # --quick: sendfile of a 16 MiB file (256 MiB in a full run)
+                 "sendfile-16MiB": 16 * 1024 * 1024, "sendfile-ktls-16MiB": 16 * 1024 * 1024}
 
 
 def _sockets_cases_in(record):
@@ -225,8 +227,8 @@ def _assert_valid_sockets_cases(record, repetitions):
         assert case["ratios"]["tls/stdlib"] > 0
     judged = {v["case"] for v in record["targets"]}
     assert "sockets/https-roundtrip" in judged  # a target on both interpreters
-    if IS_PYPY:
-        assert {f"sockets/{name}" for name in cases} <= judged
+    if IS_PYPY:  # (issue 7's sendfile cases are reported, with no target to judge)
+        assert {f"sockets/{name}" for name in cases if not name.startswith("sendfile-")} <= judged
     assert "sockets" in record["legends"] and "TCP_NODELAY" in record["legends"]["sockets"]
 
 
@@ -252,19 +254,29 @@ def _peer_processes(cases):
     return [case.close.__self__._peer for case in cases if case.close.__self__._peer is not None]
 
 
+def test_sockets_group_full_run_sends_a_256MiB_file():
+    from tls.bench import sockets
+
+    sizes = {case.name: case.size for case in sockets.cases()}
+    assert sizes["sendfile-256MiB"] == sizes["sendfile-ktls-256MiB"] == 256 * 1024 * 1024
+    assert "sendfile-16MiB" not in sizes
+
+
 def test_sockets_group_listing_cases_starts_nothing_and_close_stops_the_peers():
     from tls.bench import sockets
 
-    cases = sockets.cases()
+    cases = sockets.cases(quick=True)
     assert [case.name for case in cases] == list(SOCKETS_CASES)
     assert not _peer_processes(cases)  # peers start on an implementation's first use
     try:
+        checked = {}
         for case in cases:
-            outputs = {impl: case.check[impl]() for impl in ("tls", "stdlib")}
+            outputs = checked[case.name] = {impl: case.check[impl]() for impl in ("tls", "stdlib")}
             assert outputs["tls"] == outputs["stdlib"], case.name
             for impl in ("tls", "stdlib"):  # a timed operation after the check, blocking mode
                 assert case.impls[impl]() is not None
-        assert outputs["tls"] == sockets.peer.pattern(1024 * 1024)
+        assert checked["recv-16KiB"]["tls"] == sockets.peer.pattern(1024 * 1024)
+        assert checked["sendfile-16MiB"]["tls"] == checked["sendfile-ktls-16MiB"]["tls"] == sockets.peer.ACK
         assert cases[0].check["tls"]() == sockets.peer.response()
         peers = _peer_processes(cases)
         assert len(peers) == len(cases)
@@ -308,7 +320,8 @@ def _corrupting_module(method):
 
 @pytest.mark.parametrize("method, broken", [
     ("sendall", {"https-roundtrip", "sendall-64MiB"}),  # the request, the 64 MiB
-    ("recv", {"https-roundtrip", "sendall-64MiB", "recv-16KiB"}),  # the response, the ack, the stream
+    # the response, the acks, the stream
+    ("recv", {"https-roundtrip", "sendall-64MiB", "recv-16KiB", "sendfile-16MiB", "sendfile-ktls-16MiB"}),
     ("recv_into", {"recv_into-16KiB"}),
 ])
 def test_sockets_group_reports_an_implementation_that_transfers_wrong_bytes(monkeypatch, method, broken):
@@ -316,7 +329,7 @@ def test_sockets_group_reports_an_implementation_that_transfers_wrong_bytes(monk
 
     monkeypatch.setattr(sockets, "_implementations",
                         lambda: {"tls": _corrupting_module(method), "stdlib": ssl})
-    for case in sockets.cases():
+    for case in sockets.cases(quick=True):
         results = _core.run_case(case, warmup=0.005, seconds=0.005, repetitions=1)
         assert results["stdlib"]["status"] == "ok", (case.name, results["stdlib"])
         if case.name in broken:

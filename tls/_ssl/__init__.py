@@ -108,6 +108,10 @@ HAS_TLSv1_2 = bool(lib.TLS_HAS_TLSv1_2)
 HAS_TLSv1_3 = bool(lib.TLS_HAS_TLSv1_3)
 HAS_TLS_UNIQUE = True
 
+# issue 7: external PSKs (CPython 3.13's HAS_PSK) and kernel TLS (CPython 3.12's OP_ENABLE_KTLS)
+HAS_PSK = bool(lib.TLS_HAS_PSK)
+OP_ENABLE_KTLS = lib.SSL_OP_ENABLE_KTLS
+
 
 def _version_info(number):
     status = number & 0xF
@@ -1109,6 +1113,47 @@ class _SSLContext:
                 lib.X509_free(cert)
         return result
 
+    # ---- external PSKs (issue 7): CPython 3.13's set_psk_client_callback / set_psk_server_callback
+    _psk_client_callback = None
+    _psk_server_callback = None
+
+    def set_psk_client_callback(self, callback):
+        """Use ``callback(hint) -> (identity, psk)`` for external PSKs (None: stop)."""
+        if self._protocol == PROTOCOL_TLS_SERVER:
+            raise _plain_ssl_error("Cannot add PSK client callback to a PROTOCOL_TLS_SERVER context")
+        if not lib.TLS_HAS_PSK:
+            raise NotImplementedError("TLS-PSK is not supported by the OpenSSL tls was built with.")
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable")
+        lib.SSL_CTX_set_psk_client_callback(self._ctx, ffi.NULL if callback is None else _PSK_CLIENT_CB)
+        self._psk_client_callback = callback
+
+    def set_psk_server_callback(self, callback, identity_hint=None):
+        """Use ``callback(identity) -> psk`` for external PSKs, sending ``identity_hint``
+        (TLS 1.2) to clients (None: stop, and drop the hint)."""
+        if self._protocol == PROTOCOL_TLS_CLIENT:
+            raise _plain_ssl_error("Cannot add PSK server callback to a PROTOCOL_TLS_CLIENT context")
+        if not lib.TLS_HAS_PSK:
+            raise NotImplementedError("TLS-PSK is not supported by the OpenSSL tls was built with.")
+        if identity_hint is not None:
+            if not isinstance(identity_hint, str):
+                raise TypeError(
+                    "set_psk_server_callback() argument 'identity_hint' must be str or None, "
+                    f"not {type(identity_hint).__name__}"
+                )
+            if "\0" in identity_hint:
+                raise ValueError("embedded null character")
+            hint = identity_hint.encode("utf-8")
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable")
+        if callback is None or identity_hint is None:
+            hint = ffi.NULL
+        if lib.SSL_CTX_use_psk_identity_hint(self._ctx, hint) != 1:
+            consume_errors()
+            raise ValueError("failed to set identity hint")
+        lib.SSL_CTX_set_psk_server_callback(self._ctx, ffi.NULL if callback is None else _PSK_SERVER_CB)
+        self._psk_server_callback = callback
+
     # ---- connections
     def _wrap_bio(self, incoming, outgoing, server_side, server_hostname, *, owner=None, session=None):
         sock = _SSLSocket(self, incoming, outgoing, server_side, server_hostname, owner)
@@ -1389,8 +1434,8 @@ class _SSLSocket:
                 lib.SSL_set_post_handshake_auth(ssl, 1)
         if server_hostname is not None:
             self._configure_hostname(server_hostname)
-        if server_side or context._ocsp_stapling:
-            # The SNI and OCSP callbacks find this object from the SSL (a weak reference:
+        if server_side or context._ocsp_stapling or context._psk_client_callback is not None:
+            # The SNI, OCSP and PSK callbacks find this object from the SSL (a weak reference:
             # no cycle through the handle).
             self._handle = ffi.new_handle(weakref.ref(self))
             lib.SSL_set_app_data(ssl, self._handle)
@@ -1801,6 +1846,8 @@ class _SSLSocket:
         self._flush()
 
     def get_channel_binding(self, cb_type="tls-unique"):
+        if cb_type == "tls-exporter":  # issue 7: RFC 9266
+            return self._tls_exporter_binding()
         if cb_type != "tls-unique":
             raise ValueError(f"'{cb_type}' channel binding type not implemented")
         buf = ffi.new("unsigned char[]", 128)
@@ -1817,6 +1864,75 @@ class _SSLSocket:
         None before it or when none was used (issue 7, as CPython 3.15)."""
         name = lib.tls_SSL_group_name(self._ssl)
         return None if name == ffi.NULL else ffi.string(name).decode("ascii", "replace")
+
+    # ---- keying material export (issue 7): RFC 5705 / RFC 8446 section 7.5, RFC 9266
+    def export_keying_material(self, label, length, context=None):
+        if isinstance(label, str):
+            label = label.encode("ascii")
+        else:
+            try:
+                label = ffi.buffer(ffi.from_buffer(label))[:]
+            except TypeError:
+                raise TypeError(
+                    f"label must be an ASCII str or a bytes-like object, not {type(label).__name__}"
+                ) from None
+        length = operator.index(length)
+        if length < 1:
+            raise ValueError("length must be positive")
+        if length > _INT_MAX:
+            raise OverflowError(f"length must not exceed {_INT_MAX}")
+        if context is None:
+            ctx_data, ctx_len, use_context = ffi.NULL, 0, 0
+        else:
+            if isinstance(context, str):
+                raise TypeError("context must be a bytes-like object or None, not str")
+            try:
+                ctx_data = ffi.from_buffer(context)
+            except TypeError:
+                raise TypeError(
+                    f"context must be a bytes-like object or None, not {type(context).__name__}"
+                ) from None
+            ctx_len, use_context = len(ctx_data), 1
+            if ctx_len > 0xFFFF:  # RFC 5705: a 16-bit length
+                raise ValueError("context must not be longer than 65535 bytes")
+        ssl = self._ssl
+        if not lib.SSL_is_init_finished(ssl):
+            raise ValueError("handshake not done yet")
+        out = ffi.new("unsigned char[]", length)
+        ok = lib.SSL_export_keying_material(
+            ssl, out, length, label, len(label), ctx_data, ctx_len, use_context
+        )
+        if ok != 1:
+            raise _ssl_error_from_queue("failed to export keying material")
+        return ffi.buffer(out, length)[:]
+
+    def _tls_exporter_binding(self):
+        """RFC 9266: 32 bytes exported with label "EXPORTER-Channel-Binding" and no context;
+        None before the handshake.  TLS 1.2 only with the extended master secret (RFC 7627)
+        and renegotiation disabled, as the RFC requires; ValueError otherwise."""
+        ssl = self._ssl
+        if not lib.SSL_is_init_finished(ssl):
+            return None
+        if lib.SSL_version(ssl) != lib.TLS1_3_VERSION:
+            if not lib.SSL_get_extms_support(ssl):
+                raise ValueError(
+                    "'tls-exporter' channel binding is not defined for this connection: before TLS 1.3 "
+                    "it needs the extended master secret extension (RFC 9266, RFC 7627), which the "
+                    "peer did not negotiate"
+                )
+            if not lib.SSL_get_options(ssl) & OP_NO_RENEGOTIATION:
+                raise ValueError(
+                    "'tls-exporter' channel binding is not defined for this connection: before TLS 1.3 "
+                    "it needs renegotiation disabled (RFC 9266); set OP_NO_RENEGOTIATION"
+                )
+        return self.export_keying_material(b"EXPORTER-Channel-Binding", 32)
+
+    # ---- kernel TLS (issue 7): whether records go through the kernel's TLS
+    def ktls_send_enabled(self):
+        return bool(lib.tls_SSL_get_ktls_send(self._ssl))
+
+    def ktls_recv_enabled(self):
+        return bool(lib.tls_SSL_get_ktls_recv(self._ssl))
 
     def selected_alpn_protocol(self):
         out = ffi.new("const unsigned char **")
@@ -2135,6 +2251,22 @@ class _SocketConnection(_SSLSocket):
                 raise self._io_error(err)
 
 
+    # ---- kernel TLS (issue 7): SSL_sendfile, once ktls_send_enabled()
+    def sendfile(self, fd, offset, count):
+        """Send up to ``count`` bytes of file ``fd`` from ``offset`` through kernel TLS;
+        the count sent (0 at the end of the file)."""
+        sock, timeout = self._socket()
+        ssl = self._ssl
+        deadline = None
+        while True:
+            sent = lib.tls_ssl_sendfile(ssl, fd, offset, count)
+            if sent >= 0:
+                return sent
+            deadline = self._retry(sock, timeout, -sent, deadline, "The write")
+            if deadline is None:
+                raise self._io_error(-sent)
+
+
 # --------------------------------------------------------------------------- sessions
 class SSLSession:
     """A TLS session a client can resume (CPython's ``_ssl.SSLSession``)."""
@@ -2275,6 +2407,87 @@ def _ocsp_der(response):
     if cursor[0] - start != len(der):
         raise ValueError("trailing data after the DER-encoded OCSP response")
     return der
+
+# --------------------------------------------------------------------------- external PSKs (issue 7)
+_PSK_CLIENT_CB = ffi.addressof(lib, "tls_psk_client_callback")
+_PSK_SERVER_CB = ffi.addressof(lib, "tls_psk_server_callback")
+
+
+def _psk_callback_and_name(ssl, attribute, name):
+    """(the context's PSK callback, the peer's hint or identity as str or None), or None when
+    there is no callback or the name is not UTF-8 (the handshake then fails, as in CPython)."""
+    handle = lib.SSL_get_app_data(ssl)
+    conn = ffi.from_handle(handle)() if handle != ffi.NULL else None
+    if conn is None:
+        return None
+    callback = getattr(conn._context, attribute)
+    if callback is None:
+        return None
+    if name == ffi.NULL or name[0] == b"\0":
+        return callback, None
+    try:
+        return callback, ffi.string(name).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _psk_bytes(value, what):
+    if isinstance(value, str):
+        raise TypeError(f"{what} must be bytes, not str")
+    try:
+        return ffi.from_buffer(value)
+    except TypeError:
+        raise TypeError(f"{what} must be bytes, not {type(value).__name__}") from None
+
+
+@ffi.def_extern(error=0)
+def tls_psk_client_callback(ssl, hint, identity, max_identity_len, psk, max_psk_len):
+    """OpenSSL's PSK client callback -> ``callback(hint) -> (identity, psk)`` with CPython
+    3.13's rules: 0 (no PSK: the handshake fails) when the callback raises (reported as
+    unraisable) or returns something else than a (str/bytes/None, bytes) pair."""
+    found = _psk_callback_and_name(ssl, "_psk_client_callback", hint)
+    if found is None:
+        return 0
+    callback, hint_text = found
+    result = callback(hint_text)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise TypeError(
+            f"the PSK client callback must return an (identity, psk) tuple, not {type(result).__name__}"
+        )
+    ident, key = result
+    if ident is None:
+        ident = b""
+    elif isinstance(ident, str):
+        ident = ident.encode("utf-8")
+    else:
+        ident = ffi.buffer(_psk_bytes(ident, "the PSK identity"))[:]
+    if b"\0" in ident:
+        raise ValueError("the PSK identity contains a null character")
+    key = _psk_bytes(key, "the PSK")
+    if len(ident) + 1 > max_identity_len:
+        raise ValueError(f"the PSK identity is longer than {max_identity_len - 1} bytes")
+    if len(key) > max_psk_len:
+        raise ValueError(f"the PSK is longer than {max_psk_len} bytes")
+    ffi.memmove(identity, ident, len(ident))
+    identity[len(ident)] = b"\0"
+    ffi.memmove(psk, key, len(key))
+    return len(key)
+
+
+@ffi.def_extern(error=0)
+def tls_psk_server_callback(ssl, identity, psk, max_psk_len):
+    """OpenSSL's PSK server callback -> ``callback(identity) -> psk`` (b"": unknown identity)
+    with CPython 3.13's rules: 0 (unknown identity) when the callback raises (reported as
+    unraisable) or returns something else than bytes."""
+    found = _psk_callback_and_name(ssl, "_psk_server_callback", identity)
+    if found is None:
+        return 0
+    callback, identity_text = found
+    key = _psk_bytes(callback(identity_text), "the PSK")
+    if len(key) > max_psk_len:
+        raise ValueError(f"the PSK is longer than {max_psk_len} bytes")
+    ffi.memmove(psk, key, len(key))
+    return len(key)
 
 
 # --------------------------------------------------------------------------- module functions

@@ -8,7 +8,8 @@
 Every group is a module of this package with a ``cases()`` function returning
 :class:`tls.bench._core.Case` objects and a ``LEGEND`` string; :data:`GROUPS`
 lists them in running order, so a new group (``tls``, ``sockets``) is one module
-and one line here.  Progress goes to stderr, the table to stdout.  ``--memory``
+and one line here; ``cases(quick=False)`` may take ``quick`` to shrink its sizes under
+``--quick``.  Progress goes to stderr, the table to stdout.  ``--memory``
 measures RSS growth instead of speed (:mod:`tls.bench.memory`); its workloads
 belong to the same groups, so ``GROUP``/``--group``/``--case`` select them too.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import importlib
+import inspect
 import os
 import sys
 import time
@@ -124,6 +126,14 @@ def select_groups(names):
     return chosen
 
 
+def _group_cases(module, quick):
+    """A group's cases; a group whose ``cases()`` takes ``quick`` gets it (smaller sizes
+    for ``--quick``, as the sockets group's sendfile file)."""
+    if "quick" in inspect.signature(module.cases).parameters:
+        return module.cases(quick=quick)
+    return module.cases()
+
+
 def run(groups, patterns=(), warmup=0.5, seconds=0.3, repetitions=5, openssl=None, quick=False,
         progress=None):
     """Run the chosen groups; return the run record (what ``--json`` writes)."""
@@ -136,7 +146,7 @@ def run(groups, patterns=(), warmup=0.5, seconds=0.3, repetitions=5, openssl=Non
     legends = {}
     for group in groups:
         module = importlib.import_module(GROUPS[group])
-        selected = [c for c in module.cases() if _matches(c, patterns)]
+        selected = [c for c in _group_cases(module, quick) if _matches(c, patterns)]
         if selected:
             legends[group] = module.LEGEND
         for index, case in enumerate(selected, 1):

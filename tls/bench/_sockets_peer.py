@@ -19,9 +19,10 @@ in blocking mode.  Modes:
     not :func:`request`), close; one connection at a time.
 ``sink``
     per connection (a thread each): read with ``recv_into`` into a preallocated
-    256 KiB buffer; after every :data:`SENDALL_SIZE` bytes answer ``ok``.  The
-    first transfer of a connection is compared with :func:`pattern` and answered
-    ``NO`` if it differs (later ones are only counted, so the sink stays fast).
+    256 KiB buffer; after every :data:`SENDALL_SIZE` bytes (or the configuration's
+    ``"size"``) answer ``ok``.  The first transfer of a connection is compared with
+    :func:`pattern` and answered ``NO`` if it differs (later ones are only counted, so
+    the sink stays fast).
 ``stream``
     per connection (a thread each): ``sendall`` :func:`pattern` of
     :data:`STREAM_BLOCK` bytes over and over until the peer goes away.
@@ -107,13 +108,13 @@ def _serve(listener, context):
             raw.close()
 
 
-_expected = []
+_expected = {}
 
 
-def _sink(conn):
-    if not _expected:  # made once per process (threads: at worst twice, harmlessly)
-        _expected.append(memoryview(pattern(SENDALL_SIZE)))
-    expected = _expected[0]
+def _sink(conn, size=SENDALL_SIZE):
+    if size not in _expected:  # made once per process (threads: at worst twice, harmlessly)
+        _expected[size] = memoryview(pattern(size))
+    expected = _expected[size]
     buffer = bytearray(SINK_BUFFER)
     view = memoryview(buffer)
     recv_into = conn.recv_into
@@ -123,11 +124,11 @@ def _sink(conn):
         if not n:
             return
         if verify:
-            good = good and got + n <= SENDALL_SIZE and view[:n] == expected[got:got + n]
+            good = good and got + n <= size and view[:n] == expected[got:got + n]
         got += n
-        if got >= SENDALL_SIZE:
-            conn.sendall(ACK if good and got == SENDALL_SIZE else NACK)
-            got, verify, expected = got - SENDALL_SIZE, False, None
+        if got >= size:
+            conn.sendall(ACK if good and got == size else NACK)
+            got, verify, expected = got - size, False, None
 
 
 def _stream(conn):
@@ -172,7 +173,8 @@ def main():
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     threading.Thread(target=_exit_at_eof, daemon=True).start()
-    work = {"serve": None, "sink": _sink, "stream": _stream}[config["mode"]]
+    size = config.get("size") or SENDALL_SIZE
+    work = {"serve": None, "sink": lambda conn: _sink(conn, size), "stream": _stream}[config["mode"]]
     sys.stdout.write(f"{listener.getsockname()[1]}\n")
     sys.stdout.flush()
     if work is None:

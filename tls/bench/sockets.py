@@ -14,7 +14,17 @@ self-signed certificate.  Cases:
 - ``recv_into-16KiB`` and ``recv-16KiB``: on one connection the peer streams
   without pause; an operation reads 1 MiB as 64 calls of ``recv_into`` into one
   preallocated 16 KiB bytearray, or of ``recv(16384)`` (a new bytes object per
-  record, the API forces it); MB/s.
+  record, the API forces it); MB/s;
+- ``sendfile-256MiB`` and ``sendfile-ktls-256MiB`` (16 MiB under ``--quick``): on
+  one connection, ``sendfile`` of a 256 MiB file (rewound first), then the peer's
+  acknowledgement as for ``sendall``; MB/s.  Without kernel TLS, tls reads the file
+  256 KiB at a time into one buffer and writes it through TLS, the stdlib reads 8 KiB
+  bytes objects and sends each (its ``_sendfile_use_send``).  The ``-ktls`` case sets
+  ``OP_ENABLE_KTLS`` on both implementations' contexts: where OpenSSL and the
+  kernel (its ``tls`` module) support kernel TLS for the cipher, tls sends the file
+  with ``SSL_sendfile`` (the kernel reads and encrypts it) and the stdlib's records
+  go through the kernel too; elsewhere OpenSSL falls back silently and both cases
+  measure the same thing.  The case's note says whether tls's socket had kTLS on.
 
 The peer.  Each case starts one peer process, ``_sockets_peer.py`` run by the
 same interpreter (or by ``$TLS_BENCH_PEER_PYTHON``) on the stdlib ``ssl``, which
@@ -85,7 +95,10 @@ LEGEND = (
     "16 KiB response + close, per second; sendall-64MiB: sendall of 64 MiB then the peer's 2-byte "
     "acknowledgement of delivery; recv_into-16KiB / recv-16KiB: 1 MiB read from a continuous stream "
     "of 16 KiB records with recv_into(preallocated 16 KiB) or recv(16384); there the peer's sender needs "
-    "about a core too, so a reader faster than the stdlib's is capped near its pace. No C figure."
+    "about a core too, so a reader faster than the stdlib's is capped near its pace. sendfile-*: sendfile "
+    "of a file (256 MiB, 16 MiB with --quick) then the acknowledgement; -ktls: with OP_ENABLE_KTLS on "
+    "both contexts (kernel TLS where OpenSSL and the kernel offer it, else the same as without). "
+    "No C figure."
 )
 
 
@@ -118,14 +131,14 @@ class _Certificate:
 class _Peer:
     """One peer process (see ``_sockets_peer``) listening on 127.0.0.1."""
 
-    def __init__(self, mode, cert_pem, key_pem):
+    def __init__(self, mode, cert_pem, key_pem, size=None):
         python = os.environ.get(PEER_PYTHON_ENV) or sys.executable
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
             [python, "-I", os.path.abspath(peer.__file__)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._stderr, cwd=tempfile.gettempdir())
         try:
-            config = {"mode": mode, "cert": cert_pem, "key": key_pem}
+            config = {"mode": mode, "cert": cert_pem, "key": key_pem, "size": size}
             try:
                 self._proc.stdin.write(json.dumps(config).encode() + b"\n")
                 self._proc.stdin.flush()
@@ -168,9 +181,13 @@ class _Peer:
 class _Scenario:
     """What one case's implementations share: the peer (started on first use) and their sockets."""
 
-    def __init__(self, mode, certificate):
+    def __init__(self, mode, certificate, size=None):
         self.mode = mode
         self.certificate = certificate
+        self.size = size  # the sink's transfer size (None: the peer's default)
+        self.case = None  # the Case it serves (set by cases(); a set-up may add a note)
+        self.data_file = None  # the sendfile cases' _File
+        self._cleanups = []
         self._peer = None
         self._failed = None
         self._sockets = []
@@ -180,7 +197,7 @@ class _Scenario:
             raise self._failed
         if self._peer is None:
             try:
-                self._peer = _Peer(self.mode, *self.certificate.pem())
+                self._peer = _Peer(self.mode, *self.certificate.pem(), size=self.size)
             except Exception as exc:
                 self._failed = exc
                 raise
@@ -211,10 +228,17 @@ class _Scenario:
         self._sockets.append(conn)
         return conn
 
+    def on_close(self, cleanup):
+        """Call ``cleanup()`` in :meth:`close`, after the connections are closed."""
+        self._cleanups.append(cleanup)
+
     def close(self):
         sockets, self._sockets = self._sockets, []
         for conn in sockets:
             conn.close()
+        cleanups, self._cleanups = self._cleanups, []
+        for cleanup in cleanups:
+            cleanup()
         peer_process, self._peer = self._peer, None
         if peer_process is not None:
             peer_process.stop()
@@ -380,7 +404,76 @@ def _stream_reader(scenario, mod, method):
     return _Lazy(setup)
 
 
-def cases():
+# ---- sendfile with and without kernel TLS (issue 7)
+SENDFILE_SIZE = 256 * 1024 * 1024
+SENDFILE_SIZE_QUICK = 16 * 1024 * 1024
+
+
+class _File:
+    """The file ``sendfile`` sends: ``pattern(size)`` in a temporary file, made on first use
+    and shared by a case's implementations; removed by :meth:`remove` (the case's close)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.path = None
+
+    def get(self):
+        if self.path is None:
+            fd, path = tempfile.mkstemp(prefix="tls-bench-sendfile-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(peer.pattern(self.size))
+            self.path = path
+        return self.path
+
+    def remove(self):
+        path, self.path = self.path, None
+        if path is not None:
+            os.unlink(path)
+
+
+def _ktls_option(mod):
+    """OP_ENABLE_KTLS as ``mod`` names it, else tls.ssl's value (the stdlib has it from 3.12 on;
+    before, the same OpenSSL bit works all the same)."""
+    value = getattr(mod, "OP_ENABLE_KTLS", None)
+    if value is None:
+        tls_ssl, _ = load("tls.ssl")
+        value = getattr(tls_ssl, "OP_ENABLE_KTLS", None)
+    if value is None:
+        raise RuntimeError("no OP_ENABLE_KTLS value known (neither this module nor tls.ssl has it)")
+    return value
+
+
+def _sendfile(scenario, mod, ktls):
+    def setup():
+        context = scenario.context(mod)
+        if ktls:
+            context.options |= _ktls_option(mod)
+        conn = scenario.keep(scenario.connect(context, CHECK_TIMEOUT))
+        conn.settimeout(None)
+        if ktls and hasattr(conn, "ktls_send_enabled") and scenario.case is not None:
+            scenario.case.note = f"tls kTLS send: {'on' if conn.ktls_send_enabled else 'off'}"
+        if scenario.data_file.path is None:
+            scenario.on_close(scenario.data_file.remove)
+        f = scenario.keep(open(scenario.data_file.get(), "rb"))
+        sendfile, recv, seek = conn.sendfile, conn.recv, f.seek
+
+        def op():
+            seek(0)
+            sendfile(f)
+            return recv(2)
+
+        def check():
+            ack = _checked(conn, op)
+            if ack != peer.ACK:
+                raise RuntimeError(f"the peer did not receive the file sent (it answered {ack!r})")
+            return ack
+
+        return op, check
+
+    return _Lazy(setup)
+
+
+def cases(quick=False):
     modules = _implementations()
     if shutil.which("openssl") is None:
         missing = Unavailable("no openssl binary on PATH (needed to make the certificate)")
@@ -399,9 +492,18 @@ def cases():
         ("recv_into-16KiB", peer.STREAM_BLOCK, "stream", lambda s, mod: _stream_reader(s, mod, "recv_into")),
         ("recv-16KiB", peer.STREAM_BLOCK, "stream", lambda s, mod: _stream_reader(s, mod, "recv")),
     )
+    file_size = SENDFILE_SIZE_QUICK if quick else SENDFILE_SIZE
+    mib = f"{file_size // (1024 * 1024)}MiB"
+    specs += (
+        (f"sendfile-{mib}", file_size, "sink", lambda s, mod: _sendfile(s, mod, False)),
+        (f"sendfile-ktls-{mib}", file_size, "sink", lambda s, mod: _sendfile(s, mod, True)),
+    )
     result = []
     for name, size, mode, make in specs:
         scenario = _Scenario(mode, certificate)
+        if name.startswith("sendfile-"):
+            scenario.size = size
+            scenario.data_file = _File(size)
         impls, check = {}, {}
         for impl in ("tls", "stdlib"):
             mod = modules[impl]
@@ -410,5 +512,6 @@ def cases():
             else:
                 impls[impl] = lazy = make(scenario, mod)
                 check[impl] = lazy.check
-        result.append(Case(GROUP, name, size, impls, check=check, close=scenario.close))
+        scenario.case = Case(GROUP, name, size, impls, check=check, close=scenario.close)
+        result.append(scenario.case)
     return result

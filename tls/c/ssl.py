@@ -96,6 +96,11 @@ static const int ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED;
 /* TLS 1.3 cipher suites and key-exchange groups (issue 7) */
 static const int TLS_HAS_GET0_GROUP_NAME;
 static const int TLS_HAS_IMPLEMENTED_GROUPS;
+
+/* ---- issue 7: external PSKs, keying material export, kernel TLS */
+#define SSL_OP_ENABLE_KTLS ...
+static const int TLS_HAS_PSK;   /* 0 when OpenSSL was built with no-psk */
+static const int TLS_HAS_KTLS;  /* 0 when OpenSSL was built without kTLS (OPENSSL_NO_KTLS) */
 """
 
 FUNCTIONS = """
@@ -308,6 +313,33 @@ int tls_SSL_CTX_implemented_groups(SSL_CTX *, int, char *, int);
    capabilities (what OpenSSL builds its group table from): in provider order, filtered
    by the context's version range, the first name of each group id unless all != 0. */
 int tls_provider_groups(SSL_CTX *, int, char *, int);
+
+/* ---- issue 7: external PSKs (CPython 3.13's set_psk_client_callback/set_psk_server_callback).
+   The callbacks are implemented in Python (tls._ssl); they find their connection through
+   SSL_get_app_data.  With no-psk the setters are stubs and TLS_HAS_PSK is 0. */
+extern "Python" unsigned int tls_psk_client_callback(SSL *, const char *, char *, unsigned int,
+                                                     unsigned char *, unsigned int);
+extern "Python" unsigned int tls_psk_server_callback(SSL *, const char *, unsigned char *, unsigned int);
+void SSL_CTX_set_psk_client_callback(SSL_CTX *, unsigned int (*)(SSL *, const char *, char *,
+                                     unsigned int, unsigned char *, unsigned int));
+void SSL_CTX_set_psk_server_callback(SSL_CTX *, unsigned int (*)(SSL *, const char *,
+                                     unsigned char *, unsigned int));
+int SSL_CTX_use_psk_identity_hint(SSL_CTX *, const char *);
+
+/* ---- issue 7: keying material export (RFC 5705, RFC 8446 section 7.5; RFC 9266) */
+int SSL_export_keying_material(SSL *, unsigned char *, size_t, const char *, size_t,
+                               const unsigned char *, size_t, int);
+int SSL_version(const SSL *);
+long SSL_get_extms_support(SSL *);
+uint64_t SSL_get_options(const SSL *);
+
+/* ---- issue 7: kernel TLS.  tls_SSL_get_ktls_send/_recv: whether the connection's write
+   (read) BIO sends (receives) through kernel TLS (always 0 without kTLS in OpenSSL).
+   tls_ssl_sendfile: SSL_sendfile(s, fd, offset, size, 0): the count sent (>= 0), else
+   -SSL_get_error() (errno cleared first, as for the handshake). */
+int tls_SSL_get_ktls_send(SSL *);
+int tls_SSL_get_ktls_recv(SSL *);
+long long tls_ssl_sendfile(SSL *, int, long long, size_t);
 """
 
 CUSTOMIZATIONS = """
@@ -754,5 +786,61 @@ static int tls_SSL_CTX_implemented_groups(SSL_CTX *ctx, int all, char *buf, int 
 #else
     return tls_provider_groups(ctx, all, buf, cap);
 #endif
+}
+
+/* ---- issue 7: external PSKs, keying material export, kernel TLS (see the declarations) */
+#ifdef OPENSSL_NO_PSK
+static const int TLS_HAS_PSK = 0;
+static void SSL_CTX_set_psk_client_callback(SSL_CTX *ctx, unsigned int (*cb)(SSL *, const char *,
+        char *, unsigned int, unsigned char *, unsigned int))
+{
+    (void)ctx;
+    (void)cb;
+}
+static void SSL_CTX_set_psk_server_callback(SSL_CTX *ctx, unsigned int (*cb)(SSL *, const char *,
+        unsigned char *, unsigned int))
+{
+    (void)ctx;
+    (void)cb;
+}
+static int SSL_CTX_use_psk_identity_hint(SSL_CTX *ctx, const char *hint)
+{
+    (void)ctx;
+    (void)hint;
+    return 0;
+}
+#else
+static const int TLS_HAS_PSK = 1;
+#endif
+
+#ifdef OPENSSL_NO_KTLS
+static const int TLS_HAS_KTLS = 0;
+#else
+static const int TLS_HAS_KTLS = 1;
+#endif
+
+static int tls_SSL_get_ktls_send(SSL *s)
+{
+    BIO *b = SSL_get_wbio(s);
+    return b != NULL && BIO_get_ktls_send(b) ? 1 : 0;
+}
+
+static int tls_SSL_get_ktls_recv(SSL *s)
+{
+    BIO *b = SSL_get_rbio(s);
+    return b != NULL && BIO_get_ktls_recv(b) ? 1 : 0;
+}
+
+static long long tls_ssl_sendfile(SSL *s, int fd, long long offset, size_t size)
+{
+    ossl_ssize_t n;
+    int err;
+    tls_forget_stale_errors();
+    errno = 0;
+    n = SSL_sendfile(s, fd, (off_t)offset, size, 0);
+    if (n >= 0)
+        return (long long)n;
+    err = SSL_get_error(s, (int)n);
+    return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
 }
 """
