@@ -147,6 +147,16 @@ def openssl_assert(ok, what="OpenSSL call"):
         )
 
 
+def verify_result_message(code, hostname):
+    """The text CPython's ssl gives an X509 verify result (``verify_message``): OpenSSL's
+    own string, but for host-name and IP mismatches, which name the host."""
+    if code == lib.X509_V_ERR_HOSTNAME_MISMATCH:
+        return f"Hostname mismatch, certificate is not valid for '{hostname}'."
+    if code == lib.X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return f"IP address mismatch, certificate is not valid for '{hostname}'."
+    return ffi.string(lib.X509_verify_cert_error_string(code)).decode("ascii", "replace")
+
+
 def openssl_version_built():
     """The OpenSSL version text the binding was compiled against."""
     return ffi.string(lib.OPENSSL_VERSION_TEXT).decode()

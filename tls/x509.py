@@ -25,7 +25,7 @@ import math
 import operator
 
 from tls import ssl as _tls_ssl
-from tls._binding import OpenSSLError, consume_errors, ffi, lib, openssl_assert
+from tls._binding import OpenSSLError, consume_errors, ffi, lib, openssl_assert, verify_result_message
 
 __all__ = ["verify_chain"]
 
@@ -210,12 +210,7 @@ def _chain_der(stack):
 
 def _verification_error(code, hostname):
     """The SSLCertVerificationError a handshake raises for the same verify result."""
-    if code == lib.X509_V_ERR_HOSTNAME_MISMATCH:
-        message = f"Hostname mismatch, certificate is not valid for '{hostname}'."
-    elif code == lib.X509_V_ERR_IP_ADDRESS_MISMATCH:
-        message = f"IP address mismatch, certificate is not valid for '{hostname}'."
-    else:
-        message = ffi.string(lib.X509_verify_cert_error_string(code)).decode("ascii", "replace")
+    message = verify_result_message(code, hostname)
     exc = _tls_ssl.SSLCertVerificationError(
         1, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message} ({_LOCATION})"
     )

@@ -22,7 +22,7 @@ import time
 import warnings
 import weakref
 
-from tls._binding import consume_errors, ffi, lib, openssl_assert
+from tls._binding import consume_errors, ffi, lib, openssl_assert, verify_result_message
 from tls._ssl import _cert
 from tls._ssl._errcodes import LIB_NAMES, REASON_NAMES
 
@@ -1551,13 +1551,7 @@ class _SSLSocket:
 
     def _verify_info(self):
         code = lib.SSL_get_verify_result(self._ssl)
-        if code == lib.X509_V_ERR_HOSTNAME_MISMATCH:
-            message = f"Hostname mismatch, certificate is not valid for '{self.server_hostname}'."
-        elif code == lib.X509_V_ERR_IP_ADDRESS_MISMATCH:
-            message = f"IP address mismatch, certificate is not valid for '{self.server_hostname}'."
-        else:
-            message = ffi.string(lib.X509_verify_cert_error_string(code)).decode("ascii", "replace")
-        return code, message
+        return code, verify_result_message(code, self.server_hostname)
 
     # ---- the TLS operations
     def do_handshake(self):
