@@ -24,6 +24,7 @@ import subprocess
 import threading
 
 import pytest
+from socket_peers import Peer, listener
 from ssl_certs import Pair
 
 import tls.ssl as tssl
@@ -84,40 +85,6 @@ def client_ctx(certs, **settings):
     for name, value in settings.items():
         setattr(ctx, name, value)
     return ctx
-
-
-@contextlib.contextmanager
-def listener():
-    with socket.create_server(("127.0.0.1", 0)) as ls:
-        ls.settimeout(TIMEOUT)
-        yield ls
-
-
-class Peer:
-    """``script(conn)`` in a thread on the next accepted connection; ``join`` re-raises
-    its exception and returns its result."""
-
-    def __init__(self, ls, script):
-        self.error = self.result = None
-
-        def run():
-            try:
-                conn, _ = ls.accept()
-                with conn:
-                    conn.settimeout(TIMEOUT)
-                    self.result = script(conn)
-            except BaseException as exc:  # reported by join()
-                self.error = exc
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-
-    def join(self):
-        self.thread.join(TIMEOUT * 3)
-        assert not self.thread.is_alive(), "peer thread hung"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def connect(ls):

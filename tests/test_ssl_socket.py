@@ -8,7 +8,6 @@ the point, and the peer uses the other implementation, so interop is covered too
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
@@ -21,6 +20,7 @@ import sys
 import threading
 
 import pytest
+from socket_peers import Peer, listener
 from ssl_certs import openssl_s_server
 
 import tls.ssl as tssl
@@ -71,44 +71,6 @@ def server_ctx(mod, certs, **settings):
 @pytest.fixture(params=sorted(MODS))
 def mod(request):
     return MODS[request.param]
-
-
-@contextlib.contextmanager
-def listener(host="127.0.0.1"):
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as ls:
-        ls.bind((host, 0))
-        ls.listen(8)
-        ls.settimeout(TIMEOUT)
-        yield ls
-
-
-class Peer:
-    """Run ``script(conn)`` in a thread on the next accepted connection; re-raise its
-    exception (if any) in ``join``."""
-
-    def __init__(self, ls, script):
-        self.error = None
-        self.result = None
-
-        def run():
-            try:
-                conn, _ = ls.accept()
-                with conn:
-                    conn.settimeout(TIMEOUT)
-                    self.result = script(conn)
-            except BaseException as exc:  # reported by join()
-                self.error = exc
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-
-    def join(self):
-        self.thread.join(TIMEOUT * 2)
-        assert not self.thread.is_alive(), "peer thread hung"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def tls_server(ctx, body):
