@@ -36,7 +36,7 @@ GROUPS = {
 
 DEFAULTS = {  # (warm-up per implementation, timed seconds per implementation, repetitions)
     "full": (0.5, 0.3, 9),
-    "quick": (0.06, 0.06, 3),
+    "quick": (0.04, 0.04, 3),
 }
 
 
@@ -80,9 +80,9 @@ def _run_parser():
     p.add_argument("--quick", action="store_true",
                    help="smoke run, under 20 s: short warm-up and timing, C figures for 1 MiB only")
     p.add_argument("--seconds", type=_positive_float, metavar="S",
-                   help="timed seconds per implementation per case (default 0.3; --quick 0.06)")
+                   help="timed seconds per implementation per case (default 0.3; --quick 0.04)")
     p.add_argument("--warmup", type=_positive_float, metavar="W",
-                   help="warm-up seconds per implementation per case (default 0.5; --quick 0.06)")
+                   help="warm-up seconds per implementation per case (default 0.5; --quick 0.04)")
     p.add_argument("--repetitions", type=_positive_int, metavar="N",
                    help="timed repetitions, interleaving the implementations (default 9; --quick 3)")
     p.add_argument("--json", metavar="FILE", help="write the run (settings, versions, samples) as JSON")
