@@ -2,7 +2,7 @@
 
 Importing ``tls`` loads nothing and changes nothing outside this package; the
 areas load on first use: ``tls.hashes`` (hashlib), ``tls.hmac``, ``tls.kdf``,
-``tls.random``, ``tls.ciphers``, ``tls.ssl``.  ``inject_into_ssl()`` (explicit, never
+``tls.random``, ``tls.ciphers``, ``tls.ssl``, ``tls.x509``.  ``inject_into_ssl()`` (explicit, never
 at import) puts ``tls.ssl`` behind the stdlib ``ssl`` module.
 """
 
