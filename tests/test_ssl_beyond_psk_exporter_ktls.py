@@ -1196,6 +1196,45 @@ def test_sendfile_without_ktls_follows_the_stdlib_rules(certs, tmp_path, sender_
     assert bytes(got) == b"".join(data for _, _, data in cases)
 
 
+def test_sendfile_position_after_a_timeout_counts_what_the_peer_gets(certs, tmp_path):
+    """socket.sendfile's contract: after an error, file.tell() says how much was sent.  A
+    peer that stops reading makes the sender time out; it then reads everything in flight,
+    and that must be exactly what the file position says."""
+    path = tmp_path / "payload"
+    path.write_bytes(os.urandom(16 << 20))  # far more than the socket buffers hold
+    go, done, received = threading.Event(), threading.Event(), []
+    with listening() as ls:
+        server = std.SSLContext(std.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(certs.server, certs.server_key)
+
+        def serve():
+            with accept_tls(ls, server) as conn:
+                assert go.wait(TIMEOUT)
+                got = 0
+                with contextlib.suppress(std.SSLEOFError):  # the sender's FIN mid-record
+                    while True:
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        got += len(data)
+                received.append(got)
+                done.set()
+
+        client = tssl.SSLContext(tssl.PROTOCOL_TLS_CLIENT)
+        client.load_verify_locations(certs.ca)
+        with background(serve), connect_tls(ls.getsockname()[1], client) as conn:
+            conn.settimeout(0.5)
+            with open(path, "rb") as f:
+                with pytest.raises(socket.timeout):  # TimeoutError from Python 3.10
+                    conn.sendfile(f)
+                sent = f.tell()
+            go.set()
+            socket.socket.shutdown(conn, socket.SHUT_WR)  # FIN after what is in flight
+            assert done.wait(TIMEOUT)  # open until the peer has read it all
+    assert 0 < sent < 16 << 20
+    assert received == [sent]
+
+
 def test_sendfile_bad_inputs(certs, tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"x" * 100)

@@ -598,6 +598,7 @@ _SSLSocketBases = (_ssl._std.SSLSocket,) if _ssl._std is not None else (_socket.
 
 
 _SENDFILE_BLOCK = 256 * 1024  # issue 7: what SSLSocket.sendfile reads at a time without kTLS
+_MAX_RECORD = 16384  # TLS's largest record payload
 
 
 class SSLSocket(*_SSLSocketBases):
@@ -1100,8 +1101,11 @@ class SSLSocket(*_SSLSocketBases):
                     break
                 done = 0
                 while done < n:
-                    done += write(view[done:n])
-                total += n
+                    # one TLS record per write: a timeout then loses at most the record
+                    # in flight from the count, so file.tell() is right after an error
+                    written = write(view[done : min(n, done + _MAX_RECORD)])
+                    done += written
+                    total += written
             return total
         finally:
             if total > 0 and hasattr(file, "seek"):
