@@ -249,6 +249,69 @@ def test_key_mismatch_is_the_stdlibs_ssl_error_and_changes_nothing(certs, keys):
     assert pair.client.getpeercert(True) == _der(certs.server)
 
 
+def _stale_error():
+    """Leave an entry on the thread's error queue, as other code may (the stdlib's ssl
+    shares the queue): a digest OpenSSL does not know."""
+    from tls._binding import ffi, lib
+
+    assert lib.EVP_MD_fetch(ffi.NULL, b"no-such-digest", ffi.NULL) == ffi.NULL
+    assert lib.ERR_peek_error() != 0
+
+
+@pytest.mark.parametrize("form", ["pem_str", "der_pkcs8"])
+def test_certdata_loads_despite_a_stale_error_left_on_the_queue(certs, keys, form):
+    _stale_error()
+    server = _server(**CHAIN_FORMS[form](certs, keys))
+    pair = Pair(_client(std, certs), server)
+    pair.handshake()
+    assert pair.client.getpeercert(True) == _der(certs.chained)
+
+
+@pytest.mark.parametrize("der", [False, True])
+def test_cadata_loads_despite_a_stale_error_left_on_the_queue(certs, der):
+    # The stdlib ignores whatever precedes its loop's end; so must tls.
+    data = _der(certs.ca) if der else _read(certs.ca)
+    _stale_error()
+    ctx = tssl.SSLContext(tssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cadata=data)
+    assert ctx.cert_store_stats()["x509_ca"] == 1
+
+
+def test_a_chain_refused_by_the_security_level_changes_nothing(certs, tmp_path):
+    """A 1024-bit CA in the chain is refused (CA_KEY_TOO_SMALL at security level 2): the
+    context keeps serving its old identity, whose key still matches."""
+    key, cert = tmp_path / "weak.key", tmp_path / "weak.pem"
+    _openssl("req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout", str(key), "-out", str(cert),
+             "-days", "2", "-subj", "/CN=weak CA")
+    server = _server(certdata=_read(certs.server), keydata=_read(certs.server_key))
+    with pytest.raises(tssl.SSLError) as info:
+        server.load_cert_chain(certdata=_read(certs.chained) + _read(str(cert)),
+                               keydata=_read(certs.chained_key))
+    assert (info.value.library, info.value.reason) == ("SSL", "CA_KEY_TOO_SMALL")
+    pair = Pair(_client(std, certs), server)
+    pair.handshake()
+    assert pair.client.getpeercert(True) == _der(certs.server)
+
+
+def test_der_whose_subject_holds_the_pem_marker_is_still_der(tmp_path):
+    key, cert = tmp_path / "odd.key", tmp_path / "odd.der"
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(key), "-out", str(cert), "-outform", "DER", "-days", "2",
+             "-subj", "/O=-----BEGIN CERTIFICATE-----/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost")
+    der = cert.read_bytes()
+    assert b"-----BEGIN " in der
+    server = _server(certdata=der, keydata=_read(str(key)))
+    client = tssl.SSLContext(tssl.PROTOCOL_TLS_CLIENT)
+    client.load_verify_locations(cadata=der)
+    pair = Pair(client, server)
+    pair.handshake()
+    assert pair.client.getpeercert(True) == der
+    from tls import x509
+
+    assert x509.verify_chain(der, [], [der], hostname="localhost") == [der]
+
+
 BAD_DATA = {
     # name: (kwargs, exception, message part)
     "empty_cert_str": (dict(certdata=""), ValueError, "Empty certdata"),

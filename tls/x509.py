@@ -404,7 +404,9 @@ def _parse(data, what, kind, owned, single=False):
         raise ValueError(f"{what}: empty {kind.label} data")
     if len(raw) > _LONG_MAX:
         raise OverflowError(f"{what}: {kind.label} data too long")
-    found = _parse_pem(raw, what, kind, owned) if _PEM_MARKER in raw else _parse_der(raw, what, kind, owned)
+    # A PEM block starts a line; DER may carry the same text inside a name.
+    pem = raw.startswith(_PEM_MARKER) or b"\n" + _PEM_MARKER in raw
+    found = _parse_pem(raw, what, kind, owned) if pem else _parse_der(raw, what, kind, owned)
     if single and len(found) != 1:
         raise ValueError(f"{what} must be exactly one {kind.label}, got {len(found)}")
     return found

@@ -22,7 +22,7 @@ import time
 import warnings
 import weakref
 
-from tls._binding import consume_errors, ffi, lib, openssl_assert, verify_result_message
+from tls._binding import clear_errors, consume_errors, ffi, lib, openssl_assert, verify_result_message
 from tls._ssl import _cert
 from tls._ssl._errcodes import LIB_NAMES, REASON_NAMES
 
@@ -394,6 +394,11 @@ def _password_bytes(value, message):
 _PEM_BEGIN = b"-----BEGIN "
 
 
+def _has_pem_block(raw):
+    # A PEM block starts a line; DER may carry the same text inside a name.
+    return raw.startswith(_PEM_BEGIN) or b"\n" + _PEM_BEGIN in raw
+
+
 def _pem_or_der(data, what):
     """(bytes, is_pem) of certdata/keydata: str is PEM text (ASCII); bytes-like data is
     PEM when it holds a ``-----BEGIN `` line, DER otherwise."""
@@ -409,7 +414,7 @@ def _pem_or_der(data, what):
                 raw = view.tobytes()
         except TypeError:
             raise TypeError(f"{what} should be an ASCII string or a bytes-like object") from None
-        pem = _PEM_BEGIN in raw
+        pem = _has_pem_block(raw)
     if not raw:
         raise ValueError(f"Empty {what}")
     if len(raw) > _INT_MAX:
@@ -958,6 +963,7 @@ class _SSLContext:
         if certdata is None:
             raise TypeError("keydata needs certdata (the certificate chain the key belongs to)")
         cert_bytes, cert_pem = _pem_or_der(certdata, "certdata")
+        clear_errors()  # the readers' outcome is judged from the queue: drop stale entries
         if keydata is None:
             key_bytes, key_pem = cert_bytes, cert_pem  # the key follows the chain, as in a certfile
         else:
@@ -965,17 +971,17 @@ class _SSLContext:
         password = _PemPassword(password)
         chain = _read_chain(cert_bytes, cert_pem)
         pkey = _read_private_key(key_bytes, key_pem, password, "certdata" if keydata is None else "keydata")
-        ctx = self._ctx
-        if lib.X509_check_private_key(chain[0], pkey) != 1:
+        if lib.X509_check_private_key(chain[0], pkey) != 1:  # the file path's error text
             raise _ssl_error_from_queue()
-        if lib.SSL_CTX_use_certificate(ctx, chain[0]) != 1:
-            raise _ssl_error_from_queue()
-        openssl_assert(lib.SSL_CTX_clear_chain_certs(ctx) == 1, "SSL_CTX_clear_chain_certs")
-        for cert in chain[1:]:
-            if lib.SSL_CTX_add1_chain_cert(ctx, cert) != 1:
+        intermediates = lib.OPENSSL_sk_new_null()
+        openssl_assert(intermediates != ffi.NULL, "OPENSSL_sk_new_null")
+        try:
+            for cert in chain[1:]:
+                openssl_assert(lib.OPENSSL_sk_push(intermediates, cert) > 0, "OPENSSL_sk_push")
+            if lib.tls_SSL_CTX_use_cert_and_key(self._ctx, chain[0], pkey, intermediates) != 1:
                 raise _ssl_error_from_queue()
-        if lib.SSL_CTX_use_PrivateKey(ctx, pkey) != 1 or lib.SSL_CTX_check_private_key(ctx) != 1:
-            raise _ssl_error_from_queue()
+        finally:
+            lib.OPENSSL_sk_free(intermediates)  # the certificates stay with their cdata
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None):
         if cafile is None and capath is None and cadata is None:
@@ -1009,6 +1015,7 @@ class _SSLContext:
         if len(data) > _INT_MAX:
             raise OverflowError(f"cadata longer than {_INT_MAX} bytes")
         # One crossing for the whole bundle (issue 7: as fast as the stdlib's C loop).
+        clear_errors()  # its outcome is judged from the queue: drop stale entries
         add_failed = ffi.new("int *")
         loaded = lib.tls_X509_STORE_add_certs(
             lib.SSL_CTX_get_cert_store(self._ctx), data, len(data), 1 if pem else 0, add_failed

@@ -126,11 +126,12 @@ OPENSSL_STACK *tls_SSL_CTX_get_ciphers(const SSL_CTX *);
 int SSL_CTX_use_certificate_chain_file(SSL_CTX *, const char *);
 int SSL_CTX_use_PrivateKey_file(SSL_CTX *, const char *, int);
 int SSL_CTX_check_private_key(const SSL_CTX *);
-/* certificates and keys from memory (issue 7: load_cert_chain(certdata=, keydata=)) */
-int SSL_CTX_use_certificate(SSL_CTX *, X509 *);
-int SSL_CTX_use_PrivateKey(SSL_CTX *, EVP_PKEY *);
-long SSL_CTX_clear_chain_certs(SSL_CTX *);
-long SSL_CTX_add1_chain_cert(SSL_CTX *, X509 *);
+/* certificates and keys from memory (issue 7: load_cert_chain(certdata=, keydata=)):
+   SSL_CTX_use_cert_and_key with override, whose checks (the security level of the leaf
+   and of every chain certificate, the key against the leaf) all run before it replaces
+   anything, so a refused chain leaves the context as it was.  The chain is an untyped
+   STACK_OF(X509); the context keeps its own references. */
+int tls_SSL_CTX_use_cert_and_key(SSL_CTX *, X509 *, EVP_PKEY *, OPENSSL_STACK *);
 void SSL_CTX_set_default_passwd_cb(SSL_CTX *, pem_password_cb *);
 void SSL_CTX_set_default_passwd_cb_userdata(SSL_CTX *, void *);
 pem_password_cb *SSL_CTX_get_default_passwd_cb(SSL_CTX *);
@@ -842,5 +843,11 @@ static long long tls_ssl_sendfile(SSL *s, int fd, long long offset, size_t size)
         return (long long)n;
     err = SSL_get_error(s, (int)n);
     return -(long long)(err > 0 ? err : SSL_ERROR_SSL);
+}
+
+static int tls_SSL_CTX_use_cert_and_key(SSL_CTX *ctx, X509 *leaf, EVP_PKEY *pkey,
+                                        OPENSSL_STACK *chain)
+{
+    return SSL_CTX_use_cert_and_key(ctx, leaf, pkey, (STACK_OF(X509) *)chain, 1);
 }
 """

@@ -320,7 +320,8 @@ static X509 *tls_pem_fast_cert(const char **pos, const char *end)
         {
             const char *eq = memchr(line, '=', len);
             if (eq != NULL) {
-                if (eq < line + len - 2 || (eq == line + len - 2 && line[len - 1] != '='))
+                size_t at = (size_t)(eq - line);  /* < len; no pointer before line */
+                if (at + 2 < len || (at + 2 == len && line[len - 1] != '='))
                     goto out;
                 last_short = 1;  /* the footer must follow */
             }
@@ -445,7 +446,7 @@ static int tls_X509_STORE_add_certs(X509_STORE *store, const char *data, int len
         }
         ERR_set_mark();
         if (X509_STORE_add_cert(store, x)) {
-            ERR_clear_last_mark();
+            ERR_pop_to_mark();  /* a success may leave notes (X509V3 caching a duplicate's extensions) */
         } else {
             unsigned long e = ERR_peek_last_error();
             if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_CERT_ALREADY_IN_HASH_TABLE) {
