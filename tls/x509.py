@@ -203,7 +203,7 @@ def _chain_der(stack):
         if n < 0:
             _raise("i2d_X509")
         buf = ffi.new("unsigned char[]", n)
-        lib.i2d_X509(cert, ffi.new("unsigned char **", buf))
+        openssl_assert(lib.i2d_X509(cert, ffi.new("unsigned char **", buf)) == n, "i2d_X509")
         chain.append(ffi.buffer(buf, n)[:])
     return chain
 

@@ -14,6 +14,7 @@ buffer.  Nothing is allocated per record beyond what the interface forces.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import select
@@ -464,29 +465,37 @@ class _PemPassword:
         return False
 
 
+@contextlib.contextmanager
 def _mem_bio(data):
-    bio = lib.BIO_new_mem_buf(data, len(data))
+    """A read-only memory BIO over ``data`` for the block: it reads the caller's memory,
+    which ``from_buffer`` keeps in place (PyPy may otherwise hand C a temporary copy that
+    lives for one call only), and it is freed at the end, not by the GC."""
+    buf = ffi.from_buffer(data)
+    bio = lib.BIO_new_mem_buf(buf, len(data))
     openssl_assert(bio != ffi.NULL, "BIO_new_mem_buf")
-    return ffi.gc(bio, lib.BIO_free)
+    try:
+        yield bio
+    finally:
+        lib.BIO_free(bio)
 
 
 def _read_chain(data, pem):
     """The certificates of certdata, leaf first (at least one), each freed with its cdata.
     PEM: as SSL_CTX_use_certificate_chain_file reads a file; DER: certificates one after
     the other."""
-    bio = _mem_bio(data)
-    chain = []
-    while True:
-        if pem:
-            reader = lib.PEM_read_bio_X509_AUX if not chain else lib.PEM_read_bio_X509
-            cert = reader(bio, ffi.NULL, ffi.NULL, ffi.NULL)
-        elif lib.BIO_ctrl_pending(bio) == 0:
-            break
-        else:
-            cert = lib.d2i_X509_bio(bio, ffi.NULL)
-        if cert == ffi.NULL:
-            break
-        chain.append(ffi.gc(cert, lib.X509_free))
+    with _mem_bio(data) as bio:
+        chain = []
+        while True:
+            if pem:
+                reader = lib.PEM_read_bio_X509_AUX if not chain else lib.PEM_read_bio_X509
+                cert = reader(bio, ffi.NULL, ffi.NULL, ffi.NULL)
+            elif lib.BIO_ctrl_pending(bio) == 0:
+                break
+            else:
+                cert = lib.d2i_X509_bio(bio, ffi.NULL)
+            if cert == ffi.NULL:
+                break
+            chain.append(ffi.gc(cert, lib.X509_free))
     if pem and chain:
         errors = consume_errors()
         # the end of the chain: no further PEM block (anything else is an error)
@@ -507,12 +516,15 @@ def _read_private_key(data, pem, password, what):
         raise _plain_ssl_error("DER certdata holds no private key: pass keydata")
     while True:
         if pem:
-            pkey = lib.PEM_read_bio_PrivateKey(_mem_bio(data), ffi.NULL, _PASSWORD_CB, password.pw)
+            with _mem_bio(data) as bio:
+                pkey = lib.PEM_read_bio_PrivateKey(bio, ffi.NULL, _PASSWORD_CB, password.pw)
         else:
-            pkey = lib.d2i_PrivateKey_bio(_mem_bio(data), ffi.NULL)
+            with _mem_bio(data) as bio:
+                pkey = lib.d2i_PrivateKey_bio(bio, ffi.NULL)
             if pkey == ffi.NULL:  # perhaps an encrypted PKCS#8 structure
                 first = consume_errors()
-                pkey = lib.d2i_PKCS8PrivateKey_bio(_mem_bio(data), ffi.NULL, _PASSWORD_CB, password.pw)
+                with _mem_bio(data) as bio:
+                    pkey = lib.d2i_PKCS8PrivateKey_bio(bio, ffi.NULL, _PASSWORD_CB, password.pw)
                 if pkey == ffi.NULL and not password.pw.called:
                     consume_errors()  # not PKCS#8 at all: report the plain reading's failure
                     raise _make_error(SSLError, first[-1].reason if first else 0, None, first)
@@ -1183,7 +1195,8 @@ class _SSLContext:
     def _install_ocsp_callback(self):
         if not lib.TLS_HAS_OCSP:
             raise NotImplementedError("OCSP stapling is not available: OpenSSL was built without OCSP")
-        lib.SSL_CTX_set_tlsext_status_cb(self._ctx, _OCSP_STATUS_CB)
+        openssl_assert(lib.SSL_CTX_set_tlsext_status_cb(self._ctx, _OCSP_STATUS_CB) == 1,
+                       "SSL_CTX_set_tlsext_status_cb")
 
     def set_ocsp_response(self, response):
         """Staple ``response`` (a DER OCSPResponse, bytes-like) in every handshake whose
@@ -1447,7 +1460,8 @@ class _SSLSocket:
             self._handle = ffi.new_handle(weakref.ref(self))
             lib.SSL_set_app_data(ssl, self._handle)
         if context._ocsp_stapling and not server_side:  # OCSP stapling: ask for a staple
-            lib.SSL_set_tlsext_status_type(ssl, lib.TLSEXT_STATUSTYPE_ocsp)
+            openssl_assert(lib.SSL_set_tlsext_status_type(ssl, lib.TLSEXT_STATUSTYPE_ocsp) == 1,
+                           "SSL_set_tlsext_status_type")
         if not state_set:
             if server_side:
                 lib.SSL_set_accept_state(ssl)
