@@ -59,3 +59,13 @@ def describe_error(exc):
         fields = ("errno", "reason", "library", "verify_code", "verify_message")
         return ("ssl." + stdlib_class, text, *(getattr(exc, f, None) for f in fields))
     return f"{type(exc).__module__}.{type(exc).__qualname__}"
+
+
+def connections(context):
+    """How many handshakes this context completed (client or server side)."""
+    stats = context.session_stats()
+    return stats["connect_good"] + stats["accept_good"]
+
+
+def url(host, port, path="/"):
+    return f"https://[{host}]:{port}{path}" if ":" in host else f"https://{host}:{port}{path}"

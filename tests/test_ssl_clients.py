@@ -28,10 +28,12 @@ from client_matrix import (  # noqa: F401 (autouse fixtures)
     HOSTS,
     MODULES,
     PAIRS,
+    connections,
     describe_error,
     error_chain,
     no_proxies,
     stdlib_ssl_untouched,
+    url,
 )
 from https_servers import TIMEOUT, body_for, https_server, smtp_server
 from ssl_certs import assert_error_queue_clean
@@ -59,16 +61,6 @@ def ctx(request, certs):
         server=server_context(server_mod, certs.server, certs.server_key),
         client_mod=client_mod,
     )
-
-
-def connections(context):
-    """How many handshakes this context completed (client or server side)."""
-    stats = context.session_stats()
-    return stats["connect_good"] + stats["accept_good"]
-
-
-def url(host, port, path="/"):
-    return f"https://[{host}]:{port}{path}" if ":" in host else f"https://{host}:{port}{path}"
 
 
 def close_pools(manager):

@@ -35,10 +35,12 @@ from client_matrix import (  # noqa: F401 (autouse fixtures)
     HOSTS,
     MODULES,
     PAIRS,
+    connections,
     describe_error,
     error_chain,
     no_proxies,
     stdlib_ssl_untouched,
+    url,
 )
 from https_servers import TIMEOUT, body_for, ftp_server, https_server, imap_server
 from ssl_certs import assert_error_queue_clean
@@ -88,16 +90,6 @@ def _contexts(pair, certs, version=None):
 @pytest.fixture(params=PAIRS, ids=pair_id)
 def ctx(request, certs):
     return _contexts(request.param, certs)
-
-
-def connections(context):
-    """How many handshakes this context completed (client or server side)."""
-    stats = context.session_stats()
-    return stats["connect_good"] + stats["accept_good"]
-
-
-def url(host, port, path="/"):
-    return f"https://[{host}]:{port}{path}" if ":" in host else f"https://{host}:{port}{path}"
 
 
 # ----------------------------------------------------------------------------- imaplib
