@@ -479,12 +479,11 @@ def _mem_bio(data):
         lib.BIO_free(bio)
 
 
-def _read_chain(data, pem):
-    """The certificates of certdata, leaf first (at least one), each freed with its cdata.
-    PEM: as SSL_CTX_use_certificate_chain_file reads a file; DER: certificates one after
-    the other."""
+def _read_chain(data, pem, chain):
+    """Append the certificates of certdata to ``chain``, leaf first (at least one); the
+    caller frees them, also when this raises.  PEM: as SSL_CTX_use_certificate_chain_file
+    reads a file; DER: certificates one after the other."""
     with _mem_bio(data) as bio:
-        chain = []
         while True:
             if pem:
                 reader = lib.PEM_read_bio_X509_AUX if not chain else lib.PEM_read_bio_X509
@@ -495,7 +494,7 @@ def _read_chain(data, pem):
                 cert = lib.d2i_X509_bio(bio, ffi.NULL)
             if cert == ffi.NULL:
                 break
-            chain.append(ffi.gc(cert, lib.X509_free))
+            chain.append(cert)
     if pem and chain:
         errors = consume_errors()
         # the end of the chain: no further PEM block (anything else is an error)
@@ -503,13 +502,12 @@ def _read_chain(data, pem):
             raise _make_error(SSLError, errors[-1].reason, None, errors)
     elif not chain or lib.ERR_peek_error():
         raise _ssl_error_from_queue()
-    return chain
 
 
 def _read_private_key(data, pem, password, what):
     """The private key of keydata (``what``; certdata when the key follows the chain):
     PEM (PKCS#8 or traditional, encrypted or not) or DER (PKCS#8 or traditional; encrypted
-    PKCS#8 too), asking ``password`` when encrypted."""
+    PKCS#8 too), asking ``password`` when encrypted.  The caller frees it."""
     if pem and b"PRIVATE KEY-----" not in data:
         raise _plain_ssl_error(f"no start line: {what} holds no private key")
     if not pem and what == "certdata":
@@ -530,7 +528,7 @@ def _read_private_key(data, pem, password, what):
                     raise _make_error(SSLError, first[-1].reason if first else 0, None, first)
         if pkey != ffi.NULL:
             consume_errors()  # readers may leave notes of the forms they tried
-            return ffi.gc(pkey, lib.EVP_PKEY_free)
+            return pkey
         if not password.retry():
             raise _ssl_error_from_queue()
 
@@ -981,19 +979,28 @@ class _SSLContext:
         else:
             key_bytes, key_pem = _pem_or_der(keydata, "keydata")
         password = _PemPassword(password)
-        chain = _read_chain(cert_bytes, cert_pem)
-        pkey = _read_private_key(key_bytes, key_pem, password, "certdata" if keydata is None else "keydata")
-        if lib.X509_check_private_key(chain[0], pkey) != 1:  # the file path's error text
-            raise _ssl_error_from_queue()
-        intermediates = lib.OPENSSL_sk_new_null()
-        openssl_assert(intermediates != ffi.NULL, "OPENSSL_sk_new_null")
+        # Everything read here lives for this call only: freed in the finally, not by the GC.
+        chain, pkey, intermediates = [], ffi.NULL, ffi.NULL
         try:
+            _read_chain(cert_bytes, cert_pem, chain)
+            key_what = "certdata" if keydata is None else "keydata"
+            pkey = _read_private_key(key_bytes, key_pem, password, key_what)
+            if lib.X509_check_private_key(chain[0], pkey) != 1:  # the file path's error text
+                raise _ssl_error_from_queue()
+            intermediates = lib.OPENSSL_sk_new_null()
+            openssl_assert(intermediates != ffi.NULL, "OPENSSL_sk_new_null")
             for cert in chain[1:]:
                 openssl_assert(lib.OPENSSL_sk_push(intermediates, cert) > 0, "OPENSSL_sk_push")
+            # the context takes its own references
             if lib.tls_SSL_CTX_use_cert_and_key(self._ctx, chain[0], pkey, intermediates) != 1:
                 raise _ssl_error_from_queue()
         finally:
-            lib.OPENSSL_sk_free(intermediates)  # the certificates stay with their cdata
+            if intermediates != ffi.NULL:
+                lib.OPENSSL_sk_free(intermediates)
+            if pkey != ffi.NULL:
+                lib.EVP_PKEY_free(pkey)
+            for cert in chain:
+                lib.X509_free(cert)
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None):
         if cafile is None and capath is None and cadata is None:
